@@ -1,0 +1,1 @@
+"""Customers: golden records, source records and identity links."""

@@ -1,0 +1,1 @@
+"""The home page's live picture of the store."""

@@ -1,0 +1,40 @@
+"""Import every domain's tables so the shared metadata is complete (for migrations and tests)."""
+
+from cxo.cases.models import cases
+from cxo.customers.models import customers, identity_links, source_records
+from cxo.engines.models import customer_stage_stats
+from cxo.governance.models import (
+    api_tokens,
+    audit_head,
+    audit_log,
+    users,
+    web_sessions,
+)
+from cxo.interactions.models import interactions, transactions
+from cxo.store.metadata import metadata
+from cxo.surveys.models import answers, invitations, responses, survey_instruments, surveys
+from cxo.treatments.models import decisions, outcomes, treatments
+
+__all__ = [
+    "answers",
+    "api_tokens",
+    "audit_head",
+    "audit_log",
+    "cases",
+    "customer_stage_stats",
+    "customers",
+    "decisions",
+    "identity_links",
+    "interactions",
+    "invitations",
+    "metadata",
+    "outcomes",
+    "responses",
+    "source_records",
+    "survey_instruments",
+    "surveys",
+    "transactions",
+    "treatments",
+    "users",
+    "web_sessions",
+]

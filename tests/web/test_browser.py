@@ -1,0 +1,89 @@
+"""A real browser (Debian's headless Chromium driven by Playwright) logs in and switches to 中文."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from cxo.settings import Settings
+from cxo.web.app import create_app
+from tests.pgserver import free_port
+from tests.web.conftest import PASSWORD
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture
+def live_server(web_store: Settings) -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(web_store), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(f"{base}/healthz", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    yield base
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_login_switch_to_chinese_and_see_the_translated_home(
+    live_server: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    assert Path(CHROMIUM).exists(), "apt-get install chromium (make test installs it)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            page = browser.new_page(locale="en-US")
+            page.goto(f"{live_server}/customers")
+            expect(page).to_have_url(f"{live_server}/login?next=/customers")
+            page.get_by_label("User name").fill("analyst")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            expect(page).to_have_url(f"{live_server}/customers")
+            expect(page.get_by_role("heading", level=1)).to_have_text("Customers")
+
+            page.get_by_role("link", name="Home").click()
+            expect(page.get_by_role("heading", level=1)).to_have_text(
+                "Customer experience at a glance"
+            )
+            page.get_by_role("button", name="简体中文").click()
+            expect(page.get_by_role("heading", level=1)).to_have_text("客户体验概览")
+            expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+            expect(page.get_by_role("link", name="客户之声")).to_be_visible()
+            page.screenshot(path=str(tmp_path / "home-zh.png"), full_page=True)
+
+            # Remembered: a new page in the same session stays in Chinese.
+            page.goto(f"{live_server}/customers")
+            expect(page.get_by_role("heading", level=1)).to_have_text("客户")
+            page.get_by_role("button", name="退出登录").click()
+            expect(page).to_have_url(f"{live_server}/login")
+        finally:
+            browser.close()

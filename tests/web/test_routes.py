@@ -1,0 +1,55 @@
+"""Deny by default: every route but a short public list checks a permission."""
+
+from __future__ import annotations
+
+from fastapi.routing import APIRoute
+
+from cxo.governance.permissions import PERMISSIONS
+from cxo.settings import Settings
+from cxo.web.app import create_app
+
+PUBLIC = {"/healthz", "/login", "/logout", "/lang", "/static/plotly.min.js"}
+
+
+def _dependency_names(route: APIRoute) -> set[str]:
+    names: set[str] = set()
+    stack = [route.dependant]
+    while stack:
+        dep = stack.pop()
+        if dep.call is not None:
+            names.add(getattr(dep.call, "__name__", ""))
+        stack.extend(dep.dependencies)
+    return names
+
+
+def test_every_route_checks_a_permission(store: Settings) -> None:
+    app = create_app(store)
+    unchecked = []
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or route.path in PUBLIC:
+            continue
+        names = _dependency_names(route)
+        kind = "require_api_" if route.path.startswith("/api/") else "require_page_"
+        if not any(n.startswith(kind) for n in names) and not (
+            route.path == "/api/v1/me" and "token_principal" in names
+        ):
+            unchecked.append(route.path)
+    assert unchecked == []
+
+
+def test_every_page_route_is_csrf_protected(store: Settings) -> None:
+    app = create_app(store)
+    for route in app.routes:
+        if (
+            isinstance(route, APIRoute)
+            and not route.path.startswith("/api/")
+            and route.path not in {"/healthz", "/static/plotly.min.js"}
+        ):
+            assert "csrf_protect" in _dependency_names(route), route.path
+
+
+def test_permissions_name_known_roles_only() -> None:
+    from cxo.governance.permissions import ROLES
+
+    for perm, roles in PERMISSIONS.items():
+        assert roles <= set(ROLES), perm
