@@ -90,3 +90,22 @@ def test_duckdb_postgres_and_spark_agree(
     assert len(results["duckdb"]) > 50
     assert_same_stats(results["postgres"], results["duckdb"])
     assert_same_stats(results["spark"], results["duckdb"])
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_cluster_path_ships_rows_with_the_plan(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    spark: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Off local mode, inputs go by createDataFrame (executors cannot read our scratch files)."""
+    from cxo.engines import backends
+
+    monkeypatch.setattr(backends, "_spark_is_local", lambda master: False)
+    settings = make_store(request, tmp_path, "duckdb")
+
+    run_pipeline(settings, "spark", "tester")
+
+    assert_same_stats(stored_stats(settings), reference_stats(DATA))

@@ -59,7 +59,7 @@ identity_links = sa.Table(
     sa.Column(
         "method", sa.String(20), nullable=False, comment="deterministic | probabilistic | manual"
     ),
-    sa.Column("match_weight", sa.Float),
+    sa.Column("match_weight", sa.Double),
     sa.Column("explanation", sa.JSON, comment="Keys, weights and per-field comparison"),
     sa.Column("active", sa.Boolean, nullable=False, default=True),
     created_at(),

@@ -14,8 +14,9 @@ postgres
     DuckDB store: the database at ``analytics_postgres_url``, the input tables copied into
     temporary tables with COPY.
 spark
-    A local SparkSession (``spark_master``); the input tables are copied in as Arrow and kept
-    as temporary views for the run.
+    A SparkSession on ``spark_master``; the input tables are copied in and kept as temporary
+    views for the run: through a Parquet file in a private scratch folder in local mode, as
+    Arrow record batches shipped with the plan on a cluster.
 
 "In place" means the engine computes where the data already lives; nothing is copied. Copies
 carry only the columns the pipeline declares it reads, with one Arrow schema per column type
@@ -38,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 import ibis
 import pyarrow as pa
+import pyarrow.parquet as pq
 import sqlalchemy as sa
 from ibis.backends import BaseBackend
 from sqlalchemy.engine import Connection
@@ -330,6 +332,11 @@ def stop_spark() -> None:
             _session = None
 
 
+def _spark_is_local(master: str) -> bool:
+    """True when the executors run in this machine's driver JVM (local mode)."""
+    return master.startswith("local")
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0][:200]
@@ -345,12 +352,26 @@ def _spark(settings: Settings, conn: Connection, inputs: Inputs) -> Iterator[Com
             "The spark engine needs Ibis's PySpark backend.", hint=SPARK_HINT
         ) from None
     con = ibis.pyspark.connect(session)
+    # In local mode, inputs go through a Parquet file in the scratch folder: Spark then scans it
+    # in parallel, and the driver's heap never holds the rows. createDataFrame(arrow) would keep
+    # them in the driver as a LocalRelation, rescanned on one core by every query; at a million
+    # interactions that doubled the run time and ran a 1 GiB driver out of memory. Executors of
+    # a cluster cannot read our scratch folder, so there the rows travel with the plan.
+    local = _spark_is_local(settings.spark_master)
     views: list[str] = []
+    files: list[Path] = []
     try:
         tables = {}
         for name, cols in inputs.items():
             view = f"cxo_input_{name}_{uuid.uuid4().hex[:8]}"
-            frame = cast(Any, session).createDataFrame(read_arrow(conn, name, cols))
+            data = read_arrow(conn, name, cols)
+            if local:
+                path = _spark_scratch() / f"{view}.parquet"
+                pq.write_table(data, path)
+                files.append(path)
+                frame = session.read.parquet(str(path))
+            else:
+                frame = cast(Any, session).createDataFrame(data)
             frame.createOrReplaceTempView(view)
             views.append(view)
             tables[name] = con.table(view)
@@ -358,6 +379,8 @@ def _spark(settings: Settings, conn: Connection, inputs: Inputs) -> Iterator[Com
     finally:
         for view in views:
             session.catalog.dropTempView(view)
+        for path in files:
+            path.unlink(missing_ok=True)
 
 
 # -- Arrow in and out of the store --------------------------------------------------------------
@@ -367,7 +390,7 @@ def arrow_type(column_type: sa.types.TypeEngine[Any]) -> pa.DataType:
     """The Arrow type a store column travels as (floats always as float64)."""
     if isinstance(column_type, sa.Integer):
         return pa.int64()
-    if isinstance(column_type, sa.Float):  # Float and Double; DuckDB stores sa.Float as 32-bit
+    if isinstance(column_type, sa.Double):  # Float and Double; DuckDB stores sa.Double as 32-bit
         return pa.float64()
     if isinstance(column_type, sa.Numeric):
         precision = column_type.precision or 38

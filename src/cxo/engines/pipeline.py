@@ -111,7 +111,7 @@ def _check_schema(conn: sa.Connection) -> None:
         )
 
 
-def run_pipeline(settings: Settings, engine: str = "duckdb", actor: str = "system") -> PipelineRun:
+def run_pipeline(settings: Settings, engine: str, actor: str) -> PipelineRun:
     """Run the pipeline on ``engine`` and replace ``customer_stage_stats`` with its result.
 
     Inputs are read and the result computed in one (read) transaction; the result is written,

@@ -74,7 +74,7 @@ answers = sa.Table(
     sa.Column("response_id", sa.BigInteger, sa.ForeignKey("responses.id"), nullable=False),
     sa.Column("item_code", sa.String(50), nullable=False),
     sa.Column("scale", sa.String(20), comment="importance | performance | expectation | single"),
-    sa.Column("value_num", sa.Float),
+    sa.Column("value_num", sa.Double),
     sa.Column("value_text", sa.Text),
     created_at(),
 )

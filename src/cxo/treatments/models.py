@@ -40,6 +40,6 @@ outcomes = sa.Table(
     sa.Column("decision_id", sa.BigInteger, sa.ForeignKey("decisions.id"), nullable=False),
     sa.Column("observed_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("metric", sa.String(50), nullable=False),
-    sa.Column("metric_value", sa.Float),
+    sa.Column("metric_value", sa.Double),
     created_at(),
 )

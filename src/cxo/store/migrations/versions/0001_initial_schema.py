@@ -329,7 +329,7 @@ def upgrade() -> None:
             nullable=False,
             comment="deterministic | probabilistic | manual",
         ),
-        sa.Column("match_weight", sa.Float(), nullable=True),
+        sa.Column("match_weight", sa.Double(), nullable=True),
         sa.Column(
             "explanation",
             sa.JSON(),
@@ -376,8 +376,8 @@ def upgrade() -> None:
         sa.Column("stage", sa.String(length=20), nullable=False, comment="Lifecycle stage (ETFS)"),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("wait_seconds", sa.Float(), nullable=True),
-        sa.Column("handle_seconds", sa.Float(), nullable=True),
+        sa.Column("wait_seconds", sa.Double(), nullable=True),
+        sa.Column("handle_seconds", sa.Double(), nullable=True),
         sa.Column(
             "outcome",
             sa.String(length=50),
@@ -493,7 +493,7 @@ def upgrade() -> None:
         sa.Column("decision_id", sa.BigInteger(), nullable=False),
         sa.Column("observed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("metric", sa.String(length=50), nullable=False),
-        sa.Column("metric_value", sa.Float(), nullable=True),
+        sa.Column("metric_value", sa.Double(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["decision_id"], ["decisions.id"], name=op.f("fk_outcomes_decision_id_decisions")
@@ -555,7 +555,7 @@ def upgrade() -> None:
             nullable=True,
             comment="importance | performance | expectation | single",
         ),
-        sa.Column("value_num", sa.Float(), nullable=True),
+        sa.Column("value_num", sa.Double(), nullable=True),
         sa.Column("value_text", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
