@@ -33,6 +33,15 @@ def _mount_pipeline() -> None:
 _mount_pipeline()
 
 
+def _mount_synth() -> None:
+    from cxo.synth.cli import synth
+
+    app.command("synth")(synth)
+
+
+_mount_synth()
+
+
 def _version(value: bool) -> None:
     if value:
         console.print(f"cxo {__version__}")

@@ -1,0 +1,833 @@
+"""Transactions (BG/NBD + Gamma-Gamma) and interactions across channels and stages.
+
+The purchase process is exactly the BG/NBD model of Fader, Hardie & Lee (2005) and spend is
+exactly the Gamma-Gamma model of Fader & Hardie (2013), so a CLV model fitted to the generated
+transactions must recover the stated parameters (see :mod:`cxo.synth.bgnbd`).
+
+Experience drives defection through a Gaussian copula. Each person has a latent experience
+propensity ``e ~ N(0, 1)`` (higher = worse: longer waits, fewer first-contact resolutions, more
+complaints) and their BG/NBD dropout probability is::
+
+    p = F⁻¹_Beta(a, b)( Φ(ρ·e + √(1-ρ²)·z) ),   z ~ N(0, 1)
+
+so ``p ~ Beta(a, b)`` exactly (the marginal is untouched) while persons with bad experiences drop
+out sooner. Interactions happen only while the person is alive (plus, for some defectors, a last
+complaint shortly before they go). Everything is vectorised: no per-person Python loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import NDArray
+from pydantic import BaseModel, Field
+from scipy.special import expit
+
+from cxo.synth.bgnbd import beta_ppf_of_normal
+from cxo.synth.context import ChunkContext, Stream
+
+Channel = Literal["branch", "phone", "web", "app", "email", "chat"]
+CONTACT_CHANNELS: Final = ("branch", "phone", "web", "app", "email", "chat")
+BRANCH, PHONE, WEB, APP, EMAIL, CHAT = range(6)
+QUEUED: Final = np.array([True, True, False, False, True, True])
+"""Channels where a customer waits in a queue (email: the wait is the time to first reply)."""
+SOURCE_SYSTEM: Final = ("branch", "cti", "web", "web", "web", "web")
+
+# (touchpoint, stage, relative weight on branch, phone, web, app, email, chat)
+TOUCHPOINTS: Final = (
+    ("product enquiry", "engage", (3, 3, 3, 2, 2, 3)),
+    ("offer response", "engage", (1, 1, 2, 2, 3, 1)),
+    ("account opening", "transact", (3, 1, 2, 2, 0, 0)),
+    ("card application", "transact", (1, 1, 2, 2, 0, 1)),
+    ("loan application", "transact", (2, 1, 1, 1, 0, 0)),
+    ("payment or transfer", "transact", (1, 1, 4, 6, 0, 0)),
+    ("card delivery", "fulfil", (0, 2, 1, 1, 1, 1)),
+    ("loan disbursement", "fulfil", (1, 1, 0, 0, 1, 0)),
+    ("document upload", "fulfil", (0, 0, 2, 2, 2, 0)),
+    ("balance enquiry", "service", (1, 2, 2, 3, 0, 1)),
+    ("password reset", "service", (0, 2, 2, 2, 0, 2)),
+    ("card dispute", "service", (1, 3, 1, 1, 2, 2)),
+    ("fee query", "service", (1, 3, 1, 1, 2, 2)),
+    ("address change", "service", (2, 1, 1, 1, 1, 1)),
+    ("complaint", "service", (0, 0, 0, 0, 0, 0)),  # only the last contact of some defectors
+)
+COMPLAINT_TP: Final = len(TOUCHPOINTS) - 1
+STAGES: Final = ("engage", "transact", "fulfil", "service")
+# Team by (channel, stage); the market is appended, e.g. "Contact centre service (HK)".
+TEAMS: Final = (
+    "Branch network",
+    "Contact centre sales",
+    "Contact centre service",
+    "Operations",
+    "Digital banking",
+    "Customer care email",
+    "Digital chat",
+)
+TEAM_OF: Final = np.array(
+    [
+        [0, 0, 0, 0],  # branch
+        [1, 1, 3, 2],  # phone
+        [4, 4, 4, 4],  # web
+        [4, 4, 4, 4],  # app
+        [5, 5, 3, 5],  # email
+        [6, 6, 6, 6],  # chat
+    ]
+)
+OUTCOMES: Final = ("resolved", "transferred", "unresolved", "abandoned", "complaint")
+RESOLVED, TRANSFERRED, UNRESOLVED, ABANDONED, COMPLAINT = range(5)
+MARKETS: Final = ("CN", "HK", "EN")
+SEGMENTS: Final = ("mass", "affluent", "private", "youth", "sme")
+CITY_INFO: Final = {  # city: (UTC offset in hours, currency)
+    "Shanghai": (8, "CNY"),
+    "Beijing": (8, "CNY"),
+    "Shenzhen": (8, "CNY"),
+    "Guangzhou": (8, "CNY"),
+    "Hangzhou": (8, "CNY"),
+    "Chengdu": (8, "CNY"),
+    "Hong Kong": (8, "HKD"),
+    "London": (0, "GBP"),
+    "Singapore": (8, "SGD"),
+    "Sydney": (10, "AUD"),
+}
+MARKET_DEFAULT: Final = {"CN": (8, "CNY"), "HK": (8, "HKD"), "EN": (0, "GBP")}
+CURRENCIES: Final = ("CNY", "HKD", "GBP", "SGD", "AUD")
+PRODUCTS: Final = (
+    "card payment",
+    "transfer",
+    "bill payment",
+    "foreign exchange",
+    "investment",
+    "loan repayment",
+)
+PRODUCT_MIX: Final = np.array(  # by segment (rows as SEGMENTS)
+    [
+        [5, 3, 2, 0.3, 0.3, 1],
+        [4, 3, 2, 1, 1.5, 1],
+        [2, 3, 1, 2, 4, 1],
+        [6, 3, 1, 0.3, 0.1, 0.3],
+        [3, 5, 3, 1, 0.5, 2],
+    ]
+)
+TX_CHANNELS: Final = ("app", "web", "branch", "phone", "other")
+
+# Local hour-of-day profiles (24 weights) per contact channel.
+_H = np.arange(24)
+HOUR_PROFILE: Final = np.vstack(
+    [
+        np.where((_H >= 9) & (_H < 17), 1.0 + 0.3 * ((_H >= 11) & (_H < 14)), 0.0),  # branch
+        np.where((_H >= 8) & (_H < 22), 1.0 + 0.4 * ((_H >= 10) & (_H < 12)), 0.0),  # phone
+        0.15 + np.where((_H >= 7) & (_H < 23), 1.0 + 0.6 * ((_H >= 19) & (_H < 22)), 0.0),  # web
+        0.2 + np.where((_H >= 7) & (_H < 24), 1.0 + 0.8 * ((_H >= 19) & (_H < 23)), 0.0),  # app
+        0.3 + np.where((_H >= 8) & (_H < 20), 1.0, 0.0),  # email
+        0.1 + np.where((_H >= 8) & (_H < 23), 1.0 + 0.4 * ((_H >= 12) & (_H < 14)), 0.0),  # chat
+    ]
+)
+PEAK_HOURS: Final = (11, 12, 13)
+
+WEEK_S: Final = 7 * 86_400.0
+
+
+class Incident(BaseModel):
+    """A week when one channel's waits are multiplied (e.g. a call-centre outage)."""
+
+    week: int = Field(ge=0, description="Week of the observation period (0 = the first week)")
+    channel: Channel = Field(description="Affected contact channel")
+    wait_multiplier: float = Field(gt=0, description="Factor applied to every wait that week")
+    label: str = Field(default="", description="What happened, for the truth file")
+
+
+def _per_channel(*values: float) -> dict[str, float]:
+    return dict(zip(CONTACT_CHANNELS, values, strict=True))
+
+
+class BehaviourParams(BaseModel):
+    """Purchase, spend and contact processes (all times in weeks unless stated)."""
+
+    # --- BG/NBD purchase process (Fader, Hardie & Lee 2005; defaults: the CDNOW fit) ---
+    bgnbd_r: float = Field(default=0.243, gt=0, description="BG/NBD r: shape of λ ~ Gamma(r, α)")
+    bgnbd_alpha: float = Field(
+        default=4.414, gt=0, description="BG/NBD α: rate of λ ~ Gamma(r, α), in weeks"
+    )
+    bgnbd_a: float = Field(default=0.793, gt=0, description="BG/NBD a: dropout p ~ Beta(a, b)")
+    bgnbd_b: float = Field(default=2.426, gt=0, description="BG/NBD b: dropout p ~ Beta(a, b)")
+    acquisition_weeks: float = Field(
+        default=12.0,
+        ge=0,
+        description="First purchases (time 0 of the BG/NBD clock) are spread uniformly over this "
+        "many weeks from the start, like CDNOW's 12-week cohort; T = weeks - first purchase",
+    )
+    # --- Gamma-Gamma spend (Fader & Hardie 2013; defaults: the CDNOW fit) ---
+    gg_p: float = Field(default=6.25, gt=0, description="Gamma-Gamma p: shape of each amount")
+    gg_q: float = Field(default=3.74, gt=0, description="Gamma-Gamma q: shape of ν ~ Gamma(q, γ)")
+    gg_gamma: float = Field(
+        default=15.44, gt=0, description="Gamma-Gamma γ: rate of ν ~ Gamma(q, γ), in base units"
+    )
+    currency_units: dict[str, float] = Field(
+        default={"CNY": 7.2, "HKD": 7.8, "GBP": 0.79, "SGD": 1.35, "AUD": 1.52},
+        description="Local currency per base spend unit (Gamma-Gamma is scale-free: divide "
+        "amounts by this to recover γ; p and q are unchanged)",
+    )
+    # --- experience ↔ defection copula ---
+    copula_rho: float = Field(
+        default=0.5,
+        ge=-0.99,
+        le=0.99,
+        description="Gaussian-copula correlation between experience propensity e and the "
+        "dropout probability's normal score (0 = experience carries no churn signal)",
+    )
+    # --- contact volume and channel mix ---
+    contact_rate: float = Field(
+        default=0.08, ge=0, description="Mean first contacts per person per week while alive"
+    )
+    contact_shape: float = Field(
+        default=2.0, gt=0, description="Gamma shape of person-level contact-rate heterogeneity"
+    )
+    contact_experience: float = Field(
+        default=0.3, description="log contact-rate change per unit of e (mean kept fixed)"
+    )
+    channel_mix: dict[str, tuple[float, float, float, float, float, float]] = Field(
+        default={
+            "mass": (0.15, 0.30, 0.15, 0.25, 0.07, 0.08),
+            "affluent": (0.20, 0.25, 0.20, 0.20, 0.08, 0.07),
+            "private": (0.35, 0.30, 0.10, 0.10, 0.12, 0.03),
+            "youth": (0.04, 0.12, 0.14, 0.55, 0.03, 0.12),
+            "sme": (0.25, 0.30, 0.20, 0.10, 0.10, 0.05),
+        },
+        description="Contact channel weights (branch, phone, web, app, email, chat) by segment",
+    )
+    digital_tech: float = Field(
+        default=2.0,
+        ge=0,
+        description="Digital channels (web, app, chat) weight × exp(k·(tech - 0.5)), branch and "
+        "phone × exp(-k·(tech - 0.5))",
+    )
+    no_web_account_digital: float = Field(
+        default=0.3, ge=0, le=1, description="Digital weight factor for persons without web/app id"
+    )
+    anonymous_rate: float = Field(
+        default=0.03,
+        ge=0,
+        le=1,
+        description="Share of non-phone contacts with no customer reference (walk-ins, "
+        "logged-out sessions); phone contacts are unidentified when the person has no CTI id",
+    )
+    # --- waits, handling, abandonment ---
+    wait_median_seconds: dict[str, float] = Field(
+        default=_per_channel(240, 75, 0, 0, 14_400, 40),
+        description="Median wait per channel in normal times (email: time to first reply; web "
+        "and app are self-service: no wait)",
+    )
+    wait_sigma: dict[str, float] = Field(
+        default=_per_channel(0.7, 0.8, 0, 0, 0.9, 0.7),
+        description="Log-normal σ of waits per channel",
+    )
+    wait_experience: float = Field(
+        default=0.25, description="log wait change per unit of experience propensity e"
+    )
+    handle_median_seconds: dict[str, float] = Field(
+        default=_per_channel(720, 330, 240, 150, 420, 480),
+        description="Median handle (session) time per channel",
+    )
+    handle_sigma: dict[str, float] = Field(
+        default=_per_channel(0.5, 0.6, 0.8, 0.7, 0.6, 0.5),
+        description="Log-normal σ of handle times per channel",
+    )
+    patience_seconds: dict[str, float] = Field(
+        default=_per_channel(1_800, 420, 0, 0, 1e9, 300),
+        description="Mean (exponential) patience in the queue; abandoned when patience < wait",
+    )
+    self_service_failure: float = Field(
+        default=0.08, ge=0, le=1, description="P(web/app journey abandoned) at e = 0"
+    )
+    # --- first-contact resolution, transfers, complaints, repeats ---
+    fcr_logit: dict[str, float] = Field(
+        default=_per_channel(1.6, 1.2, 1.4, 1.6, 0.6, 1.0),
+        description="Logit of first-contact resolution per channel at e = 0 and a typical wait",
+    )
+    fcr_experience: float = Field(default=0.5, description="FCR logit change per unit of -e")
+    fcr_wait: float = Field(
+        default=0.6, description="FCR logit fall per unit of log1p(wait / normal median)"
+    )
+    transfer_share: float = Field(
+        default=0.35, ge=0, le=1, description="Share of unresolved assisted contacts transferred"
+    )
+    complaint_logit: float = Field(
+        default=-2.2, description="Logit of a complaint after a failed contact, at e = 0"
+    )
+    complaint_experience: float = Field(default=0.6, description="Complaint logit per unit of e")
+    complaint_wait: float = Field(
+        default=0.8, description="Complaint logit per unit of log1p(wait / normal median)"
+    )
+    repeat_rate: float = Field(
+        default=0.55, ge=0, le=1, description="P(customer contacts again after a failed contact)"
+    )
+    repeat_gap_days: float = Field(default=2.0, gt=0, description="Mean days until the repeat")
+    repeat_same_channel: float = Field(
+        default=0.5, ge=0, le=1, description="P(repeat uses the same channel; otherwise phone)"
+    )
+    max_repeat_rounds: int = Field(default=3, ge=0, le=10, description="Repeat chains stop here")
+    final_complaint_rate: float = Field(
+        default=0.2, ge=0, le=1, description="P(a defector complains shortly before leaving), e = 0"
+    )
+    final_complaint_experience: float = Field(
+        default=0.8, description="Final-complaint logit per unit of e"
+    )
+    # --- seasonality and incidents ---
+    weekday_contact_weights: tuple[float, float, float, float, float, float, float] = Field(
+        default=(1.25, 1.1, 1.0, 1.0, 1.05, 0.7, 0.5),
+        description="Contact volume by day of week, Monday first (branches close on Sunday)",
+    )
+    weekday_wait_multiplier: tuple[float, float, float, float, float, float, float] = Field(
+        default=(1.35, 1.1, 1.0, 1.0, 1.05, 0.9, 0.85),
+        description="Wait multiplier by day of week, Monday first",
+    )
+    peak_hour_wait_multiplier: float = Field(
+        default=1.3, gt=0, description="Wait multiplier for contacts 11:00-14:00 local"
+    )
+    incidents: list[Incident] = Field(
+        default=[
+            Incident(
+                week=20, channel="phone", wait_multiplier=3.0, label="Call-centre telephony outage"
+            ),
+            Incident(
+                week=44, channel="chat", wait_multiplier=2.0, label="Chat vendor capacity cut"
+            ),
+        ],
+        description="Weeks when one channel's waits are multiplied (weeks past the end are ignored)",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def _draw_index(rng: np.random.Generator, cum: NDArray[np.float64]) -> NDArray[np.int64]:
+    """One categorical draw per row of ``cum`` (rows: cumulative probabilities ending in 1)."""
+    u = np.asarray(rng.random(cum.shape[0]), dtype=np.float64)
+    idx = (u[:, None] >= cum[:, :-1]).sum(axis=1)
+    return np.asarray(idx, dtype=np.int64)
+
+
+def _draw_grouped(
+    rng: np.random.Generator, cum: NDArray[np.float64], group: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """One draw per element from row ``group[i]`` of ``cum`` (a few shared distributions)."""
+    u = rng.random(group.size)
+    out = np.empty(u.size, dtype=np.int64)
+    for g in range(cum.shape[0]):
+        sel = group == g
+        out[sel] = np.searchsorted(cum[g, :-1], u[sel], side="right")
+    return out
+
+
+def _draw_single(rng: np.random.Generator, cum: NDArray[np.float64], n: int) -> NDArray[np.int64]:
+    """``n`` categorical draws from one cumulative distribution."""
+    u = rng.random(n)
+    return np.asarray(np.searchsorted(cum[:-1], u, side="right"), dtype=np.int64)
+
+
+def _cum(weights: NDArray[np.float64]) -> NDArray[np.float64]:
+    w = np.asarray(weights, dtype=np.float64)
+    c = np.cumsum(w, axis=-1)
+    return np.asarray(c / c[..., -1:], dtype=np.float64)
+
+
+def _strings(values: tuple[str, ...] | list[str], idx: NDArray[np.int64]) -> pa.Array:
+    return pc.take(pa.array(list(values), pa.string()), pa.array(idx, pa.int32()))
+
+
+def _ids(prefix: str, n: int) -> pa.Array:
+    nums = pc.cast(pa.array(np.arange(1, n + 1, dtype=np.int64)), pa.string())
+    return pc.binary_join_element_wise(prefix, pc.utf8_lpad(nums, width=7, padding="0"), "")
+
+
+def _timestamps(
+    epoch_s: float, local_s: NDArray[np.float64], tz_h: NDArray[np.float64]
+) -> pa.Array:
+    us = np.round((epoch_s + local_s - tz_h * 3600.0) * 1e6).astype(np.int64)
+    return pa.array(us, pa.timestamp("us", tz="UTC"))
+
+
+def _decimal_cents(cents: NDArray[np.int64]) -> pa.Array:
+    """Exact ``decimal128(18, 2)`` from integer cents (two's-complement 128-bit words)."""
+    words = np.empty((cents.size, 2), dtype=np.int64)
+    words[:, 0] = cents
+    words[:, 1] = np.where(cents < 0, -1, 0)
+    return pa.Array.from_buffers(pa.decimal128(18, 2), cents.size, [None, pa.py_buffer(words)])
+
+
+def _lookup(column: pa.ChunkedArray, values: tuple[str, ...]) -> NDArray[np.int64]:
+    idx = pc.index_in(column, value_set=pa.array(list(values), pa.string()))
+    return np.asarray(idx.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# generator
+
+
+def generate(persons: pa.Table, ctx: ChunkContext, params: BehaviourParams) -> dict[str, pa.Table]:
+    """Transactions, interactions and their truth for one chunk of persons."""
+    rng = ctx.rng(Stream.BEHAVIOUR)
+    n = persons.num_rows
+    weeks = float(ctx.weeks)
+    epoch_s = dt.datetime.combine(ctx.start, dt.time(), tzinfo=dt.UTC).timestamp() if n else 0.0
+
+    # Person attributes the processes condition on.
+    mkt_idx = _lookup(persons["market"], MARKETS)
+    cities = tuple(CITY_INFO)
+    city_idx = pc.index_in(persons["city"], value_set=pa.array(cities, pa.string()))
+    known = city_idx.is_valid().to_numpy(zero_copy_only=False)
+    city_idx = np.asarray(city_idx.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    city_tz = np.array([CITY_INFO[c][0] for c in cities], dtype=np.float64)
+    city_cur = np.array([CURRENCIES.index(CITY_INFO[c][1]) for c in cities])
+    mkt_tz = np.array([MARKET_DEFAULT[m][0] for m in MARKETS], dtype=np.float64)
+    mkt_cur = np.array([CURRENCIES.index(MARKET_DEFAULT[m][1]) for m in MARKETS])
+    tz_h = np.where(known, city_tz[city_idx], mkt_tz[mkt_idx])
+    cur_idx = np.where(known, city_cur[city_idx], mkt_cur[mkt_idx]).astype(np.int64)
+    seg_idx = _lookup(persons["segment"], SEGMENTS)
+    tech = persons["tech_affinity"].to_numpy()
+    has_web = persons["web_id"].is_valid().to_numpy(zero_copy_only=False)
+
+    # --- latent experience and the BG/NBD + Gamma-Gamma individual parameters --------------
+    e = rng.standard_normal(n)
+    z = rng.standard_normal(n)
+    rho = params.copula_rho
+    p_drop = beta_ppf_of_normal(rho * e + np.sqrt(1.0 - rho**2) * z, params.bgnbd_a, params.bgnbd_b)
+    lam = rng.gamma(params.bgnbd_r, 1.0 / params.bgnbd_alpha, n)
+    nu = rng.gamma(params.gg_q, 1.0 / params.gg_gamma, n)
+    t0 = rng.random(n) * min(params.acquisition_weeks, weeks * 0.5)
+    T = weeks - t0
+
+    # BG/NBD: Poisson(λ) purchases; after each repeat purchase the person drops out w.p. p, i.e.
+    # dropout follows repeat purchase K ~ Geometric(p). Observed repeats x = min(N(T), K), and the
+    # first x arrival times are the first x order statistics of N(T) uniforms on (0, T].
+    n_poisson = rng.poisson(lam * T)
+    k_drop = rng.geometric(p_drop)
+    x = np.minimum(n_poisson, k_drop)
+    owner = np.repeat(np.arange(n), n_poisson)
+    keys = np.sort(owner + rng.random(owner.size))
+    starts = np.cumsum(n_poisson) - n_poisson
+    rank = np.arange(owner.size) - starts[owner]
+    keep = rank < x[owner]
+    rep_owner = owner[keep]
+    rep_t = t0[rep_owner] + (keys[keep] - rep_owner) * T[rep_owner]
+    t_x = np.zeros(n)
+    has_rep = x > 0
+    last = np.cumsum(x)[has_rep] - 1
+    t_x[has_rep] = rep_t[last] - t0[has_rep]
+    dropped = k_drop <= n_poisson
+    alive_end = np.where(dropped, t0 + t_x, weeks)  # weeks since start
+
+    transactions = _transactions(
+        rng,
+        ctx,
+        params,
+        epoch_s,
+        t0,
+        rep_owner,
+        rep_t,
+        nu,
+        tz_h,
+        cur_idx,
+        seg_idx,
+        tech,
+        persons["crm_id"].combine_chunks(),
+    )
+    interactions, ix_truth = _interactions(
+        rng,
+        ctx,
+        params,
+        persons,
+        epoch_s,
+        e,
+        alive_end,
+        dropped,
+        tz_h,
+        mkt_idx,
+        seg_idx,
+        tech,
+        has_web,
+    )
+
+    expected = np.where(
+        p_drop > 1e-9, -np.expm1(-lam * p_drop * T) / p_drop, lam * T
+    )  # E[X(T) | λ, p], FHL (2005) eq. (7) conditional on λ and p
+    scale = np.array([params.currency_units[c] for c in CURRENCIES])[cur_idx]
+    dropout_week = np.floor(alive_end).astype(np.int32)
+    truth = pa.table(
+        {
+            "person_id": persons["person_id"],
+            "experience": pa.array(e, pa.float64()),
+            "purchase_rate": pa.array(lam, pa.float64()),
+            "dropout_probability": pa.array(p_drop, pa.float64()),
+            "spend_rate": pa.array(nu, pa.float64()),
+            "mean_spend": pa.array(params.gg_p / nu * scale, pa.float64()),
+            "currency": _strings(CURRENCIES, cur_idx),
+            "first_purchase_at": _timestamps(epoch_s, t0 * WEEK_S, tz_h),
+            "T_weeks": pa.array(T, pa.float64()),
+            "repeat_transactions": pa.array(x, pa.int64()),
+            "last_repeat_weeks": pa.array(t_x, pa.float64()),
+            "dropout_at": pa.array(
+                np.round((epoch_s + alive_end * WEEK_S - tz_h * 3600) * 1e6).astype(np.int64),
+                pa.timestamp("us", tz="UTC"),
+                mask=~dropped,
+            ),
+            "dropout_week": pa.array(dropout_week, pa.int32(), mask=~dropped),
+            "alive_at_end": pa.array(~dropped, pa.bool_()),
+            "expected_repeat_transactions": pa.array(expected, pa.float64()),
+        }
+    )
+    out = {
+        "transactions": transactions,
+        "interactions": interactions,
+        "truth/customer_behaviour": truth,
+        "truth/interactions": ix_truth,
+    }
+    if ctx.chunk_index == 0:
+        out["truth/incidents"] = _incident_table(ctx, params)
+    return out
+
+
+def _transactions(
+    rng: np.random.Generator,
+    ctx: ChunkContext,
+    params: BehaviourParams,
+    epoch_s: float,
+    t0: NDArray[np.float64],
+    rep_owner: NDArray[np.int64],
+    rep_t: NDArray[np.float64],
+    nu: NDArray[np.float64],
+    tz_h: NDArray[np.float64],
+    cur_idx: NDArray[np.int64],
+    seg_idx: NDArray[np.int64],
+    tech: NDArray[np.float64],
+    crm_ids: pa.Array,
+) -> pa.Table:
+    """The first purchase at ``t0`` plus the repeat purchases, each with a Gamma-Gamma amount."""
+    n = t0.size
+    owner = np.concatenate([np.arange(n), rep_owner])
+    t = np.concatenate([t0, rep_t])
+    order = np.lexsort((t, owner))
+    owner, t = owner[order], t[order]
+    m = owner.size
+    units = np.array([params.currency_units[c] for c in CURRENCIES])
+    base = rng.gamma(params.gg_p, 1.0, m) / nu[owner]  # Gamma(p, rate ν)
+    cents = np.maximum(np.round(base * units[cur_idx[owner]] * 100), 1).astype(np.int64)
+    amount = _decimal_cents(cents)
+    product = _draw_grouped(rng, _cum(PRODUCT_MIX), seg_idx[owner])
+    tt = tech[owner]
+    ch_w = np.column_stack(
+        [0.2 + 0.5 * tt, np.full(m, 0.15), 0.05 + 0.3 * (1 - tt), np.full(m, 0.05), np.full(m, 0.2)]
+    )
+    channel = _draw_index(rng, _cum(ch_w))
+    crm = pc.take(crm_ids, pa.array(owner, pa.int32()))
+    return pa.table(
+        {
+            "source_system": _strings(("crm",), np.zeros(m, dtype=np.int64)),
+            "source_record_id": _ids(f"TX-{ctx.chunk_index:05d}-", m),
+            "customer_ref": crm,
+            "occurred_at": _timestamps(epoch_s, t * WEEK_S, tz_h[owner]),
+            "amount": amount,
+            "currency": _strings(CURRENCIES, cur_idx[owner]),
+            "product": _strings(PRODUCTS, product),
+            "channel": _strings(TX_CHANNELS, channel),
+        }
+    )
+
+
+class _Contacts:
+    """Column arrays of a batch of contacts (one row per interaction)."""
+
+    def __init__(
+        self,
+        owner: NDArray[np.int64],
+        local_s: NDArray[np.float64],
+        channel: NDArray[np.int64],
+        touchpoint: NDArray[np.int64],
+        kind: int,
+    ) -> None:
+        self.owner = owner
+        self.local_s = local_s
+        self.channel = channel
+        self.touchpoint = touchpoint
+        self.kind = np.full(owner.size, kind, dtype=np.int8)
+        self.offered = np.zeros(owner.size)
+        self.wait = np.zeros(owner.size)
+        self.handle = np.zeros(owner.size)
+        self.outcome = np.zeros(owner.size, dtype=np.int64)
+        self.incident = np.zeros(owner.size, dtype=bool)
+
+    FIELDS: Final = (
+        "owner",
+        "local_s",
+        "channel",
+        "touchpoint",
+        "kind",
+        "offered",
+        "wait",
+        "handle",
+        "outcome",
+        "incident",
+    )
+
+    @classmethod
+    def concat(cls, parts: list[_Contacts]) -> _Contacts:
+        out = cls.__new__(cls)
+        for f in cls.FIELDS:
+            setattr(out, f, np.concatenate([getattr(p, f) for p in parts]))
+        return out
+
+    def take(self, idx: NDArray[np.int64]) -> None:
+        for f in self.FIELDS:
+            setattr(self, f, getattr(self, f)[idx])
+
+
+KIND: Final = ("primary", "repeat", "final_complaint")
+
+
+def _vec(d: dict[str, float]) -> NDArray[np.float64]:
+    return np.array([float(d[c]) for c in CONTACT_CHANNELS])
+
+
+def _serve(
+    rng: np.random.Generator,
+    c: _Contacts,
+    params: BehaviourParams,
+    e: NDArray[np.float64],
+    incident_mult: NDArray[np.float64],
+    start_wd: int,
+) -> None:
+    """Waits, abandonment, handle time, FCR, transfers and complaints for a batch of contacts."""
+    m = c.owner.size
+    ch = c.channel
+    ee = e[c.owner]
+    week = np.minimum((c.local_s // WEEK_S).astype(np.int64), incident_mult.shape[0] - 1)
+    dow = (start_wd + (c.local_s // 86_400).astype(np.int64)) % 7
+    hour = ((c.local_s % 86_400) // 3600).astype(np.int64)
+    base = _vec(params.wait_median_seconds)[ch]
+    mult = np.asarray(params.weekday_wait_multiplier)[dow] * np.where(
+        np.isin(hour, PEAK_HOURS), params.peak_hour_wait_multiplier, 1.0
+    )
+    inc = incident_mult[week, ch]
+    c.incident = inc != 1.0
+    offered = (
+        base
+        * mult
+        * inc
+        * np.exp(params.wait_experience * ee + _vec(params.wait_sigma)[ch] * rng.standard_normal(m))
+    )
+    queued = QUEUED[ch]
+    patience = rng.exponential(1.0, m) * _vec(params.patience_seconds)[ch]
+    fail_p = np.minimum(params.self_service_failure * np.exp(0.3 * ee), 1.0)
+    abandoned = np.where(queued, patience < offered, rng.random(m) < fail_p)
+    c.offered = offered
+    c.wait = np.where(queued & abandoned, patience, offered)
+    handle = _vec(params.handle_median_seconds)[ch] * np.exp(
+        _vec(params.handle_sigma)[ch] * rng.standard_normal(m)
+    )
+    c.handle = np.where(abandoned, np.where(queued, np.nan, 0.4 * handle), handle)
+    stress = np.where(base > 0, np.log1p(offered / np.where(base > 0, base, 1.0)) - np.log(2), 0.0)
+    fcr = expit(_vec(params.fcr_logit)[ch] - params.fcr_experience * ee - params.fcr_wait * stress)
+    resolved = ~abandoned & (rng.random(m) < fcr)
+    complaint = ~resolved & (
+        rng.random(m)
+        < expit(
+            params.complaint_logit
+            + params.complaint_experience * ee
+            + params.complaint_wait * stress
+        )
+    )
+    assisted = np.isin(ch, (BRANCH, PHONE, CHAT))
+    transfer = (
+        ~resolved & ~abandoned & ~complaint & assisted & (rng.random(m) < params.transfer_share)
+    )
+    outcome = np.full(m, UNRESOLVED)
+    outcome[resolved] = RESOLVED
+    outcome[transfer] = TRANSFERRED
+    outcome[abandoned] = ABANDONED
+    outcome[complaint] = COMPLAINT
+    outcome[c.kind == 2] = COMPLAINT
+    c.outcome = outcome
+
+
+def _place_in_day(
+    rng: np.random.Generator, day: NDArray[np.int64], channel: NDArray[np.int64], start_wd: int
+) -> NDArray[np.float64]:
+    """Local seconds since the start for a contact on ``day`` (days since the start) in opening hours."""
+    # Branches close on Sunday: move those visits to Saturday.
+    sunday = (channel == BRANCH) & ((start_wd + day) % 7 == 6)
+    day = day - sunday
+    hour = _draw_grouped(rng, _cum(HOUR_PROFILE), channel)
+    return np.asarray(day * 86_400.0 + (hour + rng.random(day.size)) * 3600.0, dtype=np.float64)
+
+
+def _interactions(
+    rng: np.random.Generator,
+    ctx: ChunkContext,
+    params: BehaviourParams,
+    persons: pa.Table,
+    epoch_s: float,
+    e: NDArray[np.float64],
+    alive_end: NDArray[np.float64],
+    dropped: NDArray[np.bool_],
+    tz_h: NDArray[np.float64],
+    mkt_idx: NDArray[np.int64],
+    seg_idx: NDArray[np.int64],
+    tech: NDArray[np.float64],
+    has_web: NDArray[np.bool_],
+) -> tuple[pa.Table, pa.Table]:
+    """Contacts while alive: primary, repeats after failures, and some defectors' last complaint."""
+    n = e.size
+    start_wd = ctx.start.weekday()
+    alive_s = alive_end * WEEK_S
+    incident_mult = np.ones((ctx.weeks, len(CONTACT_CHANNELS)))
+    for inc in params.incidents:
+        if inc.week < ctx.weeks:
+            incident_mult[inc.week, CONTACT_CHANNELS.index(inc.channel)] *= inc.wait_multiplier
+    tp_cum = _cum(np.array([t[2] for t in TOUCHPOINTS], dtype=np.float64).T + 1e-12)
+
+    # --- primary contacts ---
+    ce = params.contact_experience
+    rate = (
+        params.contact_rate
+        * rng.gamma(params.contact_shape, 1.0 / params.contact_shape, n)
+        * np.exp(ce * e - ce**2 / 2)
+    )
+    count = rng.poisson(rate * alive_end)
+    owner = np.repeat(np.arange(n), count)
+    mix = np.array([params.channel_mix[s] for s in SEGMENTS], dtype=np.float64)[seg_idx]
+    tilt = params.digital_tech * (tech - 0.5)
+    digital = np.array([0, 0, 1, 1, 0, 1], dtype=bool)
+    factor = np.where(digital, np.exp(tilt)[:, None], np.exp(-tilt)[:, None])
+    factor[:, digital] *= np.where(has_web, 1.0, params.no_web_account_digital)[:, None]
+    channel = _draw_index(rng, _cum(mix * factor)[owner])
+    tc = rng.random(owner.size) * alive_s[owner]
+    week = (tc // WEEK_S).astype(np.int64)
+    wd = np.asarray(params.weekday_contact_weights)[(start_wd + np.arange(7)) % 7]
+    day = week * 7 + _draw_single(rng, _cum(wd), owner.size)
+    local_s = _place_in_day(rng, day, channel, start_wd)
+    local_s = np.where((local_s > alive_s[owner]) | (local_s < 0), tc, local_s)
+    touchpoint = _draw_grouped(rng, tp_cum, channel)
+    batch = _Contacts(owner, local_s, channel, touchpoint, 0)
+    _serve(rng, batch, params, e, incident_mult, start_wd)
+    parts = [batch]
+
+    # --- repeat contacts after a failed one (same touchpoint; same channel or phone) ---
+    for _ in range(params.max_repeat_rounds):
+        prev = parts[-1]
+        go = np.flatnonzero(
+            (prev.outcome != RESOLVED) & (rng.random(prev.owner.size) < params.repeat_rate)
+        )
+        if go.size == 0:
+            break
+        own = prev.owner[go]
+        ch = np.where(rng.random(go.size) < params.repeat_same_channel, prev.channel[go], PHONE)
+        gap_days = np.floor(rng.exponential(params.repeat_gap_days, go.size)).astype(np.int64)
+        day = (prev.local_s[go] // 86_400).astype(np.int64) + gap_days
+        ls = _place_in_day(rng, day, ch, start_wd)
+        ls = np.where(ls <= prev.local_s[go], ls + 86_400.0, ls)
+        ok = ls < np.minimum(alive_s[own], ctx.weeks * WEEK_S)
+        batch = _Contacts(own[ok], ls[ok], ch[ok], prev.touchpoint[go][ok], 1)
+        _serve(rng, batch, params, e, incident_mult, start_wd)
+        parts.append(batch)
+
+    # --- a last complaint shortly before some defectors leave ---
+    logit = np.log(params.final_complaint_rate / max(1e-12, 1 - params.final_complaint_rate))
+    complain = dropped & (rng.random(n) < expit(logit + params.final_complaint_experience * e))
+    own = np.flatnonzero(complain)
+    ch = np.array([PHONE, BRANCH, EMAIL, CHAT])[
+        _draw_single(rng, _cum(np.array([0.5, 0.2, 0.2, 0.1])), own.size)
+    ]
+    day = ((alive_s[own] - rng.random(own.size) * 14 * 86_400) // 86_400).astype(np.int64)
+    ls = _place_in_day(rng, np.maximum(day, 0), ch, start_wd)
+    ls = np.where(ls > alive_s[own], alive_s[own] - rng.random(own.size) * 3600, ls)
+    ls = np.maximum(ls, 0.0)
+    batch = _Contacts(own, ls, ch, np.full(own.size, COMPLAINT_TP), 2)
+    _serve(rng, batch, params, e, incident_mult, start_wd)
+    parts.append(batch)
+
+    c = _Contacts.concat(parts)
+    c.take(np.lexsort((c.local_s, c.owner)))
+    return _interaction_tables(rng, ctx, params, persons, epoch_s, c, tz_h, mkt_idx)
+
+
+def _interaction_tables(
+    rng: np.random.Generator,
+    ctx: ChunkContext,
+    params: BehaviourParams,
+    persons: pa.Table,
+    epoch_s: float,
+    c: _Contacts,
+    tz_h: NDArray[np.float64],
+    mkt_idx: NDArray[np.int64],
+) -> tuple[pa.Table, pa.Table]:
+    m = c.owner.size
+    take = pa.array(c.owner, pa.int32())
+    # customer_ref: the person's id in the channel's system (phone: CTI or nothing; others fall
+    # back to the CRM id); one take from the four id columns laid end to end.
+    systems = ("crm", "web", "cti", "branch")
+    cols = [persons[f"{s}_id"].combine_chunks() for s in systems]
+    n = persons.num_rows
+    valid = [col.is_valid().to_numpy(zero_copy_only=False)[c.owner] for col in cols]
+    web_or_crm = np.where(valid[1], 1, 0)
+    branch_or_crm = np.where(valid[3], 3, 0)
+    system = np.where(
+        c.channel == PHONE, 2, np.where(c.channel == BRANCH, branch_or_crm, web_or_crm)
+    )
+    anonymous = (c.channel != PHONE) & (rng.random(m) < params.anonymous_rate)
+    missing = anonymous | ((c.channel == PHONE) & ~valid[2])
+    ref_idx = pa.array(system * n + c.owner, pa.int64(), mask=missing)
+    customer_ref = pc.take(pa.concat_arrays(cols), ref_idx)
+    stage_of = np.array([STAGES.index(t[1]) for t in TOUCHPOINTS])
+    stage = stage_of[c.touchpoint]
+    team_names = [f"{t} ({mk})" for t in (*TEAMS, "Complaints") for mk in MARKETS]
+    team_base = np.where(c.kind == 2, len(TEAMS), TEAM_OF[c.channel, stage])
+    team = team_base * len(MARKETS) + mkt_idx[c.owner]
+    tz = tz_h[c.owner]
+    handle = np.nan_to_num(c.handle)
+    ids = _ids(f"IX-{ctx.chunk_index:05d}-", m)
+    table = pa.table(
+        {
+            "source_system": _strings(SOURCE_SYSTEM, c.channel),
+            "source_record_id": ids,
+            "customer_ref": customer_ref,
+            "channel": _strings(CONTACT_CHANNELS, c.channel),
+            "touchpoint": _strings([t[0] for t in TOUCHPOINTS], c.touchpoint),
+            "stage": _strings(STAGES, stage),
+            "started_at": _timestamps(epoch_s, c.local_s, tz),
+            "ended_at": _timestamps(epoch_s, c.local_s + c.wait + handle, tz),
+            "wait_seconds": pa.array(np.round(c.wait, 1), pa.float64()),
+            "handle_seconds": pa.array(np.round(handle, 1), pa.float64(), mask=np.isnan(c.handle)),
+            "outcome": _strings(OUTCOMES, c.outcome),
+            "team": _strings(team_names, team),
+        }
+    )
+    truth = pa.table(
+        {
+            "source_record_id": ids,
+            "person_id": pc.take(persons["person_id"].combine_chunks(), take),
+            "kind": _strings(KIND, c.kind.astype(np.int64)),
+            "offered_wait_seconds": pa.array(c.offered, pa.float64()),
+            "in_incident": pa.array(c.incident, pa.bool_()),
+        }
+    )
+    return table, truth
+
+
+def _incident_table(ctx: ChunkContext, params: BehaviourParams) -> pa.Table:
+    rows = [i for i in params.incidents if i.week < ctx.weeks]
+    return pa.table(
+        {
+            "week": pa.array([i.week for i in rows], pa.int32()),
+            "starts_on": pa.array(
+                [ctx.start + dt.timedelta(weeks=i.week) for i in rows], pa.date32()
+            ),
+            "channel": pa.array([i.channel for i in rows], pa.string()),
+            "wait_multiplier": pa.array([i.wait_multiplier for i in rows], pa.float64()),
+            "label": pa.array([i.label for i in rows], pa.string()),
+        }
+    )

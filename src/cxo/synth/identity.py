@@ -1,0 +1,896 @@
+"""Names, contact details and per-system source records with realistic noise.
+
+:func:`add_identity` gives every ground-truth person a name (Chinese characters and/or Latin
+script), e-mail, mobile, household address and landline, birth date and a hashed national id.
+:func:`generate` writes each touchpoint system's own records of the persons it knows, in that
+system's format, with noise drawn per record (rates in :class:`IdentityParams`), and the truth:
+which person each record belongs to and which noise was applied.
+
+Everything is vectorised over the chunk; Python loops touch only the few records that get a typo
+and the per-person hashes.
+"""
+
+from __future__ import annotations
+
+import binascii
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from typing import Final
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel, Field, model_validator
+
+from cxo.synth import names
+from cxo.synth.context import ChunkContext, Stream
+from cxo.synth.systems import record_id
+
+ROMANISATION: Final = ("pinyin", "hk", "western")
+NOISE_COLUMNS: Final = (
+    "duplicate",
+    "typo",
+    "pinyin",
+    "cantonese",
+    "nickname",
+    "name_order",
+    "old_email",
+    "old_phone",
+    "shared_phone",
+    "missing_phone",
+    "missing_email",
+    "missing_address",
+    "missing_birth_date",
+    "missing_id",
+)
+
+
+class IdentityParams(BaseModel):
+    """Noise rates for the touchpoint systems' records (each a probability per record)."""
+
+    duplicate_rate: float = Field(
+        default=0.04,
+        ge=0,
+        le=1,
+        description="P(a person known to a system has a second record there)",
+    )
+    typo_rate: float = Field(
+        default=0.03,
+        ge=0,
+        le=1,
+        description="P(one typo in the name: adjacent key, transposition or deletion; a homophone "
+        "character for Chinese script) in CRM, web and branch records",
+    )
+    cti_typo_rate: float = Field(
+        default=0.12,
+        ge=0,
+        le=1,
+        description="P(typo in the caller name typed by a call-centre agent)",
+    )
+    pinyin_rate: float = Field(
+        default=0.15,
+        ge=0,
+        le=1,
+        description="P(a Chinese-named person's record holds the name in Mandarin pinyin instead "
+        "of characters)",
+    )
+    cantonese_rate: float = Field(
+        default=0.30,
+        ge=0,
+        le=1,
+        description="P(a Hong Kong-romanised person's record holds the name in Cantonese "
+        "romanisation instead of characters)",
+    )
+    cti_pinyin_rate: float = Field(
+        default=0.45,
+        ge=0,
+        le=1,
+        description="As pinyin_rate, for caller names typed by call-centre agents",
+    )
+    cti_cantonese_rate: float = Field(
+        default=0.50,
+        ge=0,
+        le=1,
+        description="As cantonese_rate, for caller names typed by call-centre agents",
+    )
+    nickname_rate: float = Field(
+        default=0.25,
+        ge=0,
+        le=1,
+        description="P(an English given name shown in a record is replaced by its nickname, "
+        "e.g. William → Bill), among records showing a name that has one",
+    )
+    name_order_rate: float = Field(
+        default=0.10,
+        ge=0,
+        le=1,
+        description="P(family and given name swapped), among records with a Latin-script name",
+    )
+    old_email_rate: float = Field(
+        default=0.12,
+        ge=0,
+        le=1,
+        description="P(a record holds the person's previous e-mail address)",
+    )
+    old_phone_rate: float = Field(
+        default=0.10,
+        ge=0,
+        le=1,
+        description="P(a record holds the person's previous mobile number)",
+    )
+    shared_phone_rate: float = Field(
+        default=0.15,
+        ge=0,
+        le=1,
+        description="P(a record of a person living with others holds the household landline "
+        "instead of the own mobile; a hard non-match)",
+    )
+    missing_rate: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="P(an optional field is empty), per field: phone, e-mail, address, birth "
+        "date, id number",
+    )
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> IdentityParams:
+        if self.pinyin_rate + self.cantonese_rate > 1:
+            raise ValueError("pinyin_rate + cantonese_rate must not exceed 1")
+        if self.cti_pinyin_rate + self.cti_cantonese_rate > 1:
+            raise ValueError("cti_pinyin_rate + cti_cantonese_rate must not exceed 1")
+        if self.old_phone_rate + self.shared_phone_rate > 1:
+            raise ValueError("old_phone_rate + shared_phone_rate must not exceed 1")
+        return self
+
+
+# --- contact data -------------------------------------------------------------------------------
+
+_DOMAINS: Final = {
+    "CN": ("163.com", "qq.com", "126.com", "sina.com", "foxmail.com", "139.com"),
+    "HK": ("gmail.com", "yahoo.com.hk", "netvigator.com", "hotmail.com", "outlook.com"),
+    "EN": ("gmail.com", "outlook.com", "hotmail.co.uk", "yahoo.com", "icloud.com", "bigpond.com"),
+}
+_CN_CITY: Final = {
+    "Shanghai": ("上海市", "21", ("浦东新区", "徐汇区", "静安区", "黄浦区", "长宁区", "闵行区")),
+    "Beijing": ("北京市", "10", ("朝阳区", "海淀区", "东城区", "西城区", "丰台区", "通州区")),
+    "Shenzhen": ("深圳市", "755", ("南山区", "福田区", "罗湖区", "宝安区", "龙岗区")),
+    "Guangzhou": ("广州市", "20", ("天河区", "越秀区", "海珠区", "荔湾区", "白云区")),
+    "Hangzhou": ("杭州市", "571", ("西湖区", "上城区", "拱墅区", "滨江区", "余杭区")),
+    "Chengdu": ("成都市", "28", ("锦江区", "青羊区", "武侯区", "成华区", "金牛区")),
+}
+_CN_REGION: Final = {
+    "Shanghai": "310115",
+    "Beijing": "110105",
+    "Shenzhen": "440305",
+    "Guangzhou": "440106",
+    "Hangzhou": "330106",
+    "Chengdu": "510107",
+}
+_CN_ROADS: Final = [
+    "人民路",
+    "中山路",
+    "解放路",
+    "建设路",
+    "和平路",
+    "南京西路",
+    "长安街",
+    "幸福路",
+    "新华路",
+    "文化路",
+    "青年路",
+    "胜利路",
+    "光明路",
+    "滨江大道",
+    "科技园路",
+    "学院路",
+    "花园路",
+    "东风路",
+    "延安路",
+    "复兴路",
+]
+_HK_STREETS: Final = (
+    ("Nathan Road", "Mong Kok, Kowloon"),
+    ("King's Road", "North Point"),
+    ("Hennessy Road", "Wan Chai"),
+    ("Castle Peak Road", "Tsuen Wan, New Territories"),
+    ("Shau Kei Wan Road", "Shau Kei Wan"),
+    ("Tai Po Road", "Sham Shui Po, Kowloon"),
+    ("Sha Tin Centre Street", "Sha Tin, New Territories"),
+    ("Tat Chee Avenue", "Kowloon Tong, Kowloon"),
+    ("Queen's Road Central", "Central"),
+    ("Tuen Mun Heung Sze Wui Road", "Tuen Mun, New Territories"),
+)
+_HK_BUILDINGS: Final = (
+    "Kam Fung Court",
+    "Wah Fu Estate",
+    "Tai Hing Gardens",
+    "City One",
+    "Taikoo Shing",
+    "Lok Fu Estate",
+    "Mei Foo Sun Chuen",
+    "Kornhill",
+    "Heng Fa Chuen",
+    "Laguna City",
+)
+_LONDON: Final = (
+    ("Baker Street", "NW1"),
+    ("Camden Road", "N7"),
+    ("Clapham High Street", "SW4"),
+    ("Mare Street", "E8"),
+    ("Holloway Road", "N19"),
+    ("Brixton Road", "SW9"),
+    ("Finchley Road", "NW3"),
+    ("Old Kent Road", "SE1"),
+    ("Uxbridge Road", "W12"),
+    ("Romford Road", "E7"),
+)
+_SINGAPORE: Final = (
+    "Ang Mo Kio Ave 3",
+    "Tampines St 21",
+    "Bedok North Rd",
+    "Jurong West St 52",
+    "Toa Payoh Lor 1",
+    "Yishun Ring Rd",
+    "Clementi Ave 2",
+    "Hougang Ave 8",
+)
+_SYDNEY: Final = (
+    ("George St", "Sydney", "2000"),
+    ("Crown St", "Surry Hills", "2010"),
+    ("King St", "Newtown", "2042"),
+    ("Military Rd", "Mosman", "2088"),
+    ("Church St", "Parramatta", "2150"),
+    ("Anzac Pde", "Kensington", "2033"),
+    ("Victoria Rd", "Ryde", "2112"),
+)
+_MOBILE: Final = {  # city → (prefixes, random digits after the prefix)
+    "Hong Kong": (("+8525", "+8526", "+8529"), 7),
+    "London": (("+447",), 9),
+    "Singapore": (("+658", "+659"), 7),
+    "Sydney": (("+614",), 8),
+}
+_CN_MOBILE: Final = ("+8613", "+8615", "+8618", "+8617", "+8619", "+8614", "+8616")
+_LANDLINE: Final = {
+    "Hong Kong": (("+8522", "+8523"), 7),
+    "London": (("+44203", "+44207", "+44208"), 7),
+    "Singapore": (("+656",), 7),
+    "Sydney": (("+6128", "+6129"), 7),
+}
+
+# QWERTY neighbours for keyboard typos.
+_ROWS: Final = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_ADJ: Final[dict[str, str]] = {}
+for _r, _row in enumerate(_ROWS):
+    for _c, _ch in enumerate(_row):
+        _near = [_row[i] for i in (_c - 1, _c + 1) if 0 <= i < len(_row)]
+        for _rr in (_r - 1, _r + 1):
+            if 0 <= _rr < len(_ROWS):
+                _near += [_ROWS[_rr][i] for i in (_c - 1, _c) if 0 <= i < len(_ROWS[_rr])]
+        _ADJ[_ch] = "".join(_near)
+
+
+# --- small vectorised helpers (Arrow compute: no Python object per value) -----------------------
+
+
+def _mask(mask: np.ndarray) -> pa.Array:
+    return pa.array(mask, pa.bool_())
+
+
+def _null_where(mask: np.ndarray, values: pa.Array) -> pa.Array:
+    return pc.if_else(_mask(mask), pa.scalar(None, values.type), values)
+
+
+def _select(conds: list[np.ndarray], values: list[pa.Array], default: pa.Array) -> pa.Array:
+    """Like ``np.select`` on Arrow arrays: the first true condition picks the value."""
+    out = default
+    for cond, value in zip(reversed(conds), reversed(values), strict=True):
+        out = pc.if_else(_mask(cond), value, out)
+    return out
+
+
+def _join(*parts: pa.Array | str, sep: str = "") -> pa.Array:
+    return pc.binary_join_element_wise(*parts, sep)
+
+
+def _slice(a: pa.Array, start: int, stop: int | None = None) -> pa.Array:
+    return pc.utf8_slice_codeunits(a, start, stop if stop is not None else 2**31 - 1)
+
+
+def _fixed(a: np.ndarray) -> pa.Array:
+    """Arrow strings from a fixed-width bytes array."""
+    return pa.array(a).cast(pa.string())
+
+
+def _digits(rng: np.random.Generator, n: int, k: int) -> pa.Array:
+    """``n`` strings of ``k`` random decimal digits."""
+    return _fixed(rng.integers(48, 58, size=(n, k), dtype=np.uint8).view(f"S{k}").ravel())
+
+
+def _num(a: np.ndarray, width: int = 0) -> pa.Array:
+    out = pa.array(a).cast(pa.string())
+    return pc.utf8_lpad(out, width, "0") if width else out
+
+
+def _pick(rng: np.random.Generator, options: tuple[str, ...] | list[str] | str, n: int) -> pa.Array:
+    return pa.array(list(options), pa.string()).take(pa.array(rng.integers(0, len(options), n)))
+
+
+def _str_np(a: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return a.to_numpy(zero_copy_only=False)
+
+
+_CITY_LIST: Final = (*_CN_CITY, "Hong Kong", "London", "Singapore", "Sydney")
+
+
+def _city_code(city: np.ndarray) -> np.ndarray:
+    code = pc.index_in(pa.array(city, pa.string()), value_set=pa.array(_CITY_LIST))
+    return np.asarray(pc.fill_null(code, 0).to_numpy(), dtype=np.int64)
+
+
+class _ByCity:
+    """Rows grouped by city: build each city's values for its own rows, then restore row order."""
+
+    def __init__(self, city: np.ndarray) -> None:
+        self.code = _city_code(city)
+        order = np.argsort(self.code, kind="stable")
+        self.counts = np.bincount(self.code, minlength=len(_CITY_LIST))
+        self.inverse = pa.array(np.argsort(order))
+
+    def build(self, make: Callable[[str, int], pa.Array]) -> pa.Array:
+        parts = [make(c, int(k)) for c, k in zip(_CITY_LIST, self.counts, strict=True) if k]
+        return pa.concat_arrays(parts).take(self.inverse)
+
+
+def _mobiles(rng: np.random.Generator, groups: _ByCity) -> pa.Array:
+    w = np.array([0.3, 0.2, 0.2, 0.1, 0.1, 0.05, 0.05])
+
+    def make(city: str, k: int) -> pa.Array:
+        if city in _CN_CITY:
+            pre = pa.array(list(_CN_MOBILE)).take(pa.array(rng.choice(len(w), k, p=w)))
+            return _join(pre, _digits(rng, k, 9))
+        prefixes, width = _MOBILE[city]
+        return _join(_pick(rng, prefixes, k), _digits(rng, k, width))
+
+    return groups.build(make)
+
+
+def _landlines(rng: np.random.Generator, groups: _ByCity) -> pa.Array:
+    def make(city: str, k: int) -> pa.Array:
+        if city in _CN_CITY:
+            return _join(f"+86{_CN_CITY[city][1]}", _digits(rng, k, 8))
+        prefixes, width = _LANDLINE[city]
+        return _join(_pick(rng, prefixes, k), _digits(rng, k, width))
+
+    return groups.build(make)
+
+
+def _emails(
+    rng: np.random.Generator,
+    market: np.ndarray,
+    fam: pa.Array,
+    giv: pa.Array,
+    eng: pa.Array,
+    birth_year: np.ndarray,
+) -> pa.Array:
+    """E-mail addresses in the local styles: name patterns, numeric QQ mail for the mainland."""
+    n = market.size
+    pattern = rng.integers(0, 5, n)
+    d2, d3 = _digits(rng, n, 2), _digits(rng, n, 3)
+    has_eng = _str_np(pc.not_equal(eng, "")).astype(bool)
+    qq = (market == "CN") & (pattern == 4)
+    local = _select(
+        [qq, pattern == 0, pattern == 1, pattern == 2, (pattern == 3) & has_eng],
+        [
+            _num(rng.integers(10_000_000, 3_000_000_000, n)),
+            _join(giv, fam, sep="."),
+            _join(fam, giv, d2),
+            _join(_slice(giv, 0, 1), fam, d3),
+            _join(eng, _join(fam, d2), sep="."),
+        ],
+        _join(fam, _join(giv, _num(birth_year % 100, 2)), sep="_"),
+    )
+    domains = [d for m in ("CN", "HK", "EN") for d in _DOMAINS[m]]
+    offset = {"CN": 0, "HK": len(_DOMAINS["CN"]), "EN": len(_DOMAINS["CN"]) + len(_DOMAINS["HK"])}
+    u = rng.random(n)
+    idx = np.zeros(n, np.int64)
+    for m, options in _DOMAINS.items():
+        sel = market == m
+        idx[sel] = offset[m] + (u[sel] * len(options)).astype(np.int64)
+    idx[qq] = domains.index("qq.com")
+    return _join(local, pa.array(domains).take(pa.array(idx)), sep="@")
+
+
+def _address(rng: np.random.Generator, city: str, n: int) -> pa.Array:
+    """``n`` postal addresses in ``city``'s own style."""
+    no = _num(rng.integers(1, 900, n))
+    floor = _num(rng.integers(1, 40, n))
+    unit = rng.integers(1, 12, n)
+    if city in _CN_CITY:
+        name, _, districts = _CN_CITY[city]
+        return _join(
+            name,
+            _pick(rng, districts, n),
+            _pick(rng, _CN_ROADS, n),
+            no,
+            "号",
+            _num(rng.integers(1, 30, n)),
+            "栋",
+            floor,
+            _num(unit, 2),
+            "室",
+        )
+    if city == "Hong Kong":
+        s = pa.array(rng.integers(0, len(_HK_STREETS), n))
+        return _join(
+            _join("Flat", pa.array(list("ABCDEFGH")).take(pa.array(unit % 8)), sep=" "),
+            _join(floor, "/F"),
+            _pick(rng, _HK_BUILDINGS, n),
+            _join(no, pa.array([x[0] for x in _HK_STREETS]).take(s), sep=" "),
+            pa.array([x[1] for x in _HK_STREETS]).take(s),
+            sep=", ",
+        )
+    if city == "London":
+        s = pa.array(rng.integers(0, len(_LONDON), n))
+        letters = "ABDEFGHJLNPQRSTUWXYZ"
+        inward = _join(_num(rng.integers(1, 10, n)), _pick(rng, letters, n), _pick(rng, letters, n))
+        return _join(
+            _join("Flat", _num(unit), sep=" "),
+            _join(no, pa.array([x[0] for x in _LONDON]).take(s), sep=" "),
+            _join("London", pa.array([x[1] for x in _LONDON]).take(s), inward, sep=" "),
+            sep=", ",
+        )
+    if city == "Singapore":
+        unit_no = _join("#", _num(rng.integers(1, 40, n), 2), "-", _num(rng.integers(100, 999, n)))
+        return _join(
+            _join("Blk", no, _pick(rng, _SINGAPORE, n), unit_no, sep=" "),
+            _join("Singapore", _num(rng.integers(100_000, 830_000, n)), sep=" "),
+            sep=", ",
+        )
+    s = pa.array(rng.integers(0, len(_SYDNEY), n))
+    return _join(
+        _join(_join(_num(unit), no, sep="/"), pa.array([x[0] for x in _SYDNEY]).take(s), sep=" "),
+        _join(
+            pa.array([x[1] for x in _SYDNEY]).take(s),
+            "NSW",
+            pa.array([x[2] for x in _SYDNEY]).take(s),
+            sep=" ",
+        ),
+        sep=", ",
+    )
+
+
+def _national_ids(
+    rng: np.random.Generator, groups: _ByCity, birth: np.ndarray, female: np.ndarray
+) -> list[str | None]:
+    """SHA-256 of synthetic national ids (valid check characters where the scheme has one)."""
+    order = np.argsort(groups.code, kind="stable")
+    birth, female = birth[order], female[order]
+    start = np.concatenate([[0], np.cumsum(groups.counts)])
+    w = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
+    ni_letters = "ABCEGHJKLMNPRSTWXYZ"
+
+    def make(city: str, n: int) -> pa.Array:
+        i = _CITY_LIST.index(city)
+        b, f = birth[start[i] : start[i + 1]], female[start[i] : start[i + 1]]
+        if city in _CN_REGION:
+            # Resident id: region, birth date, sequence (odd for men), ISO 7064 MOD 11-2 check.
+            seq = rng.integers(0, 500, n) * 2 + np.where(f, 0, 1)
+            y = b.astype("datetime64[Y]").astype(np.int64) + 1970
+            m = b.astype("datetime64[M]").astype(np.int64) % 12 + 1
+            d = (b - b.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
+            region = np.broadcast_to(np.array([int(ch) for ch in _CN_REGION[city]]), (n, 6))
+            tail = [y // 1000, y // 100 % 10, y // 10 % 10, y % 10, m // 10, m % 10, d // 10]
+            tail += [d % 10, seq // 100, seq // 10 % 10, seq % 10]
+            digits = np.concatenate([region, np.stack(tail, axis=1)], axis=1)
+            check = pa.array(list("10X98765432")).take(pa.array((digits * w).sum(axis=1) % 11))
+            return _join(_fixed((digits + 48).astype(np.uint8).view("S17").ravel()), check)
+        if city == "Hong Kong":
+            # HKID: a letter, six digits and a check character in brackets.
+            letter = rng.integers(0, 26, n)
+            six = rng.integers(0, 10, (n, 6))
+            c = (11 - (8 * (letter + 10) + (six * np.arange(7, 1, -1)).sum(axis=1)) % 11) % 11
+            return _join(
+                pa.array([chr(65 + k) for k in range(26)]).take(pa.array(letter)),
+                _fixed((six + 48).astype(np.uint8).view("S6").ravel()),
+                "(",
+                pa.array(list("0123456789A")).take(pa.array(c)),
+                ")",
+            )
+        if city == "London":  # National Insurance number
+            prefix = _join(_pick(rng, ni_letters, n), _pick(rng, ni_letters, n))
+            return _join(prefix, _digits(rng, n, 6), _pick(rng, "ABCD", n))
+        if city == "Singapore":  # NRIC
+            return _join(_pick(rng, "ST", n), _digits(rng, n, 7), _pick(rng, "ABCDEFGHIZJ", n))
+        return pa.nulls(n, pa.string())  # Sydney: no national id held
+
+    raw = groups.build(make)
+    return [hashlib.sha256(v.encode()).hexdigest() if v else None for v in raw.to_pylist()]
+
+
+# --- ground truth -------------------------------------------------------------------------------
+
+
+def add_identity(persons: pa.Table, ctx: ChunkContext, params: IdentityParams) -> pa.Table:
+    """Return ``persons`` with name and contact columns added (the ground truth)."""
+    rng = ctx.rng(Stream.IDENTITY)
+    n = persons.num_rows
+    market = _str_np(persons["market"])
+    city = _str_np(persons["city"])
+    age = persons["age"].to_numpy().astype(np.int64)
+    female = _str_np(persons["gender"]) == "F"
+    head = persons["household_id"].to_numpy() - ctx.offset - 1
+    nm = names.build_names(rng, market, city, female, age, head)
+
+    # Born after the (age+1)th and on or before the age-th birthday anniversary before the start.
+    doy = (ctx.start - dt.date(ctx.start.year, 1, 1)).days
+    year0 = np.datetime64(str(ctx.start.year), "Y")
+    base = (year0 - age).astype("datetime64[D]") + doy
+    prev = (year0 - age - 1).astype("datetime64[D]") + doy
+    span = (base - prev).astype(np.int64)
+    birth = prev + 1 + (rng.random(n) * span).astype(np.int64)
+    birth_year = birth.astype("datetime64[Y]").astype(np.int64) + 1970
+
+    fam_k = pa.array(nm["family_key"], pa.string())
+    giv_k = pa.array(nm["given_key"], pa.string())
+    eng_k = pa.array(nm["english_key"], pa.string())
+    email = _emails(rng, market, fam_k, giv_k, eng_k, birth_year)
+    previous = _emails(rng, market, fam_k, giv_k, eng_k, birth_year)
+    previous = pc.if_else(pc.equal(previous, email), _join("1", previous), previous)
+    groups = _ByCity(city)
+    mobile = _mobiles(rng, groups)
+    previous_mobile = _mobiles(rng, groups)
+    # Households share the head's address and landline (drawn for everyone, then broadcast).
+    take_head = pa.array(head)
+    address = groups.build(lambda c, k: _address(rng, c, k)).take(take_head)
+    landline = _landlines(rng, groups).take(take_head)
+    national = _national_ids(rng, groups, birth, female)
+    s = pa.string()
+    cols: dict[str, pa.Array] = {
+        "family_name_zh": pa.array(nm["family_name_zh"], s),
+        "given_name_zh": pa.array(nm["given_name_zh"], s),
+        "family_name_latin": pa.array(nm["family_name_latin"], s),
+        "given_name_latin": pa.array(nm["given_name_latin"], s),
+        "english_name": pa.array(nm["english_name"], s),
+        "nickname": pa.array(nm["nickname"], s),
+        "name_romanisation": pa.array(ROMANISATION, s).take(pa.array(nm["roman"])),
+        "family_name_pinyin": pa.array(nm["family_pinyin"], s),
+        "given_name_pinyin": pa.array(nm["given_pinyin"], s),
+        "family_name_hk": pa.array(nm["family_hk"], s),
+        "given_name_hk": pa.array(nm["given_hk"], s),
+        "email": email,
+        "previous_email": previous,
+        "mobile_e164": mobile,
+        "previous_mobile_e164": previous_mobile,
+        "home_phone_e164": landline,
+        "address": address,
+        "national_id_hash": pa.array(national, s),
+        "birth_date": pa.array(birth, pa.date32()),
+    }
+    out = persons
+    for name, arr in cols.items():
+        out = out.append_column(name, arr)
+    return out
+
+
+# --- source records -----------------------------------------------------------------------------
+
+
+def _typo(s: str, r: np.ndarray) -> str:
+    """One typo: a homophone for Chinese script; adjacent key, transposition or deletion else."""
+    if any("\u4e00" <= ch <= "\u9fff" for ch in s):
+        pos = len(s) - 1 - int(r[0] * min(2, len(s) - 1)) if len(s) > 1 else 0
+        alts = names.HOMOPHONES.get(s[pos]) or names.ALL_GIVEN_CHARS
+        new = alts[int(r[1] * len(alts))]
+        if new == s[pos]:
+            k = names.ALL_GIVEN_CHARS.index(new) + 1
+            new = names.ALL_GIVEN_CHARS[k % len(names.ALL_GIVEN_CHARS)]
+        return s[:pos] + new + s[pos + 1 :]
+    letters = [i for i, ch in enumerate(s) if ch.isalpha()]
+    if len(letters) < 2:
+        return s + s[-1:]
+    pos = letters[int(r[0] * len(letters))]
+    op = int(r[2] * 3)
+    ch = s[pos]
+    if op == 0 and ch.lower() in _ADJ:
+        near = _ADJ[ch.lower()]
+        new = near[int(r[1] * len(near))]
+        return s[:pos] + (new.upper() if ch.isupper() else new) + s[pos + 1 :]
+    if op == 1 and pos + 1 < len(s) and s[pos + 1] != ch and s[pos + 1].isalpha():
+        return s[:pos] + s[pos + 1] + ch + s[pos + 2 :]
+    return s[:pos] + s[pos + 1 :]
+
+
+def _apply_typos(values: pa.Array, mask: np.ndarray, rng: np.random.Generator) -> pa.Array:
+    """Replace the masked values by a typo'd copy (only these few rows go through Python)."""
+    idx = np.flatnonzero(mask)
+    r = rng.random((idx.size, 3))
+    new = [_typo(v, r[k]) for k, v in enumerate(values.take(pa.array(idx)).to_pylist())]
+    return pc.replace_with_mask(values, _mask(mask), pa.array(new, pa.string()))
+
+
+def _national(e164: pa.Array) -> pa.Array:
+    """Phone numbers as a branch clerk writes them (national format with spaces)."""
+    s3 = _slice(e164, 3)
+    mainland_mobile = _str_np(pc.starts_with(e164, "+861")).astype(bool)
+    cn = _select([mainland_mobile], [s3], _join("0", s3))
+    hk = _join(_slice(e164, 4, 8), _slice(e164, 8), sep=" ")
+    uk = _join("0", _join(_slice(e164, 3, 7), _slice(e164, 7), sep=" "))
+    sg = _join(_slice(e164, 3, 7), _slice(e164, 7), sep=" ")
+    au = _join("0", _join(_slice(e164, 3, 6), _slice(e164, 6, 9), _slice(e164, 9), sep=" "))
+    conds = [
+        _str_np(pc.fill_null(pc.starts_with(e164, p), False)).astype(bool)
+        for p in ("+86", "+852", "+44", "+65")
+    ]
+    return _select(conds, [cn, hk, uk, sg], au)
+
+
+def _hex(rng: np.random.Generator, n: int, nbytes: int) -> pa.Array:
+    h = binascii.hexlify(rng.bytes(n * nbytes))
+    return _fixed(np.frombuffer(h, dtype=f"S{2 * nbytes}"))
+
+
+class _Rows:
+    """The records of one system: which person (row index) each is, and its record id."""
+
+    def __init__(
+        self,
+        system: str,
+        persons: pa.Table,
+        ctx: ChunkContext,
+        params: IdentityParams,
+        rng: np.random.Generator,
+    ) -> None:
+        ids = persons[f"{system}_id"].combine_chunks()
+        member = np.flatnonzero(ids.is_valid().to_numpy(zero_copy_only=False))
+        dup = member[rng.random(member.size) < params.duplicate_rate]
+        pid = persons["person_id"].to_numpy()
+        idx = np.concatenate([member, dup])
+        rid = pa.concat_arrays(
+            [
+                ids.take(pa.array(member)),
+                pa.array(record_id(ctx.seed, system, pid[dup], 1), pa.string()),
+            ]
+        )
+        is_dup = np.concatenate([np.zeros(member.size, bool), np.ones(dup.size, bool)])
+        order = np.lexsort((is_dup, idx))
+        self.persons = persons
+        self.system = system
+        self.idx = idx[order]
+        self.take = pa.array(self.idx)
+        self.size = self.idx.size
+        self.record_id = rid.take(pa.array(order))
+        self.person_id = pid[self.idx]
+        self.noise = {c: np.zeros(self.size, bool) for c in NOISE_COLUMNS}
+        self.noise["duplicate"] = is_dup[order]
+
+    def get(self, name: str) -> pa.Array:
+        return self.persons[name].combine_chunks().take(self.take)
+
+    def eq(self, name: str, value: str) -> np.ndarray:
+        return pc.equal(self.get(name), value).to_numpy(zero_copy_only=False)
+
+
+def _names(rows: _Rows, params: IdentityParams, rng: np.random.Generator) -> dict[str, pa.Array]:
+    """Render each record's name with script, nickname, order and typo noise.
+
+    Returns ``full`` (one string), ``family``/``given`` (split fields) and ``english``.
+    """
+    g = {
+        c: rows.get(c)
+        for c in (
+            "family_name_zh",
+            "given_name_zh",
+            "family_name_pinyin",
+            "given_name_pinyin",
+            "family_name_hk",
+            "given_name_hk",
+            "family_name_latin",
+            "given_name_latin",
+            "english_name",
+            "nickname",
+        )
+    }
+    u = rng.random((4, rows.size))
+    chinese = g["family_name_zh"].is_valid().to_numpy(zero_copy_only=False)
+    hk = rows.eq("name_romanisation", "hk")
+    western = ~chinese
+    cti = rows.system == "cti"
+    p_pin = params.cti_pinyin_rate if cti else params.pinyin_rate
+    p_cant = params.cti_cantonese_rate if cti else params.cantonese_rate
+    # One uniform draw, disjoint ranges: both rates hold exactly among eligible records.
+    cant = hk & (u[0] < p_cant)
+    pin = chinese & np.where(hk, (u[0] >= p_cant) & (u[0] < p_cant + p_pin), u[0] < p_pin)
+    chars = chinese & ~cant & ~pin
+    fam = _select(
+        [chars, pin, cant],
+        [g["family_name_zh"], g["family_name_pinyin"], g["family_name_hk"]],
+        g["family_name_latin"],
+    )
+    giv = _select(
+        [chars, pin, cant],
+        [g["given_name_zh"], g["given_name_pinyin"], g["given_name_hk"]],
+        g["given_name_latin"],
+    )
+    has_eng = g["english_name"].is_valid().to_numpy(zero_copy_only=False)
+    has_nick = g["nickname"].is_valid().to_numpy(zero_copy_only=False)
+    nick = has_nick & (western | has_eng) & (u[1] < params.nickname_rate)
+    giv = _select([western & nick], [g["nickname"]], giv)
+    english = _select([has_eng & nick], [g["nickname"]], g["english_name"])
+    swap = ~chars & (u[2] < params.name_order_rate)
+    first = _select([western != swap], [giv], fam)
+    second = _select([western != swap], [fam], giv)
+    latin = _join(first, second, sep=" ")
+    latin = _select([cant & has_eng], [_join(latin, english, sep=", ")], latin)
+    full = _select([chars], [_join(fam, giv)], latin)
+    typo = u[3] < (params.cti_typo_rate if cti else params.typo_rate)
+    rows.noise.update(
+        typo=typo,
+        pinyin=pin,
+        cantonese=cant,
+        # A nickname counts where the record shows the English name: always for Western names,
+        # and for Chinese names only in the Cantonese rendering ("Chan Tai Man, Peter") or in
+        # the CRM's English-name field.
+        nickname=nick & (western | cant | (rows.system == "crm")),
+        name_order=swap,
+    )
+    return {
+        "full": _apply_typos(full, typo, rng),
+        "family": _select([swap], [giv], fam),
+        "given": _apply_typos(_select([swap], [fam], giv), typo, rng),
+        "english": english,
+    }
+
+
+def _phone(rows: _Rows, params: IdentityParams, rng: np.random.Generator) -> pa.Array:
+    hh = rows.persons["household_id"].to_numpy()
+    size = np.bincount(hh - hh.min())[hh - hh.min()]
+    u = rng.random((2, rows.size))
+    shared = (size[rows.idx] > 1) & (u[0] < params.shared_phone_rate)
+    old = u[0] >= 1 - params.old_phone_rate
+    missing = u[1] < params.missing_rate
+    phone = _select(
+        [shared, old],
+        [rows.get("home_phone_e164"), rows.get("previous_mobile_e164")],
+        rows.get("mobile_e164"),
+    )
+    rows.noise.update(shared_phone=shared, old_phone=old, missing_phone=missing)
+    return _null_where(missing, phone)
+
+
+def _email(rows: _Rows, params: IdentityParams, rng: np.random.Generator) -> pa.Array:
+    u = rng.random((2, rows.size))
+    old = u[0] < params.old_email_rate
+    missing = u[1] < params.missing_rate
+    email = _select([old], [rows.get("previous_email")], rows.get("email"))
+    rows.noise.update(old_email=old, missing_email=missing)
+    return _null_where(missing, email)
+
+
+def _optional(
+    rows: _Rows, column: str, noise: str, p: IdentityParams, rng: np.random.Generator
+) -> pa.Array:
+    missing = rng.random(rows.size) < p.missing_rate
+    rows.noise[noise] = missing
+    return _null_where(missing, rows.get(column))
+
+
+def _updated_at(rows: _Rows, ctx: ChunkContext, rng: np.random.Generator) -> pa.Array:
+    """Last update: records holding an old e-mail or phone were last touched before the change."""
+    start = np.datetime64(ctx.start, "s").astype(np.int64)
+    end = np.datetime64(ctx.end, "s").astype(np.int64)
+    year = 365 * 86_400
+    stale = rows.noise["old_email"] | rows.noise["old_phone"]
+    lo = np.where(stale, start - 6 * year, start - 2 * year)
+    hi = np.where(stale, start - year, end)
+    t = lo + (rng.random(rows.size) * (hi - lo)).astype(np.int64)
+    return pa.array(t.astype("datetime64[s]"), pa.timestamp("s"))
+
+
+def generate(persons: pa.Table, ctx: ChunkContext, params: IdentityParams) -> dict[str, pa.Table]:
+    """Source records per system, and the truth (record → person, noise applied)."""
+    rng = ctx.rng(Stream.IDENTITY)
+    rng = np.random.default_rng(rng.integers(0, 2**63, 3)[2])  # apart from add_identity's draws
+    out: dict[str, pa.Table] = {}
+    done: list[_Rows] = []
+
+    rows = _Rows("crm", persons, ctx, params, rng)
+    nm = _names(rows, params, rng)
+    id_hash = _optional(rows, "national_id_hash", "missing_id", params, rng)
+    city = rows.get("city")
+    id_type = _select(
+        [rows.eq("market", "CN"), rows.eq("market", "HK"), rows.eq("city", "London")],
+        [pa.scalar("resident_id"), pa.scalar("hkid"), pa.scalar("ni_number")],
+        pc.if_else(pc.equal(city, "Singapore"), "nric", pa.scalar(None, pa.string())),
+    )
+    out["crm_customers"] = pa.table(
+        {
+            "source_record_id": rows.record_id,
+            "family_name": nm["family"],
+            "given_name": nm["given"],
+            "english_name": nm["english"],
+            "gender": rows.get("gender"),
+            "birth_date": _optional(rows, "birth_date", "missing_birth_date", params, rng),
+            "id_type": pc.if_else(id_hash.is_valid(), id_type, pa.scalar(None, pa.string())),
+            "id_number_hash": id_hash,
+            "mobile": _phone(rows, params, rng),
+            "email": _email(rows, params, rng),
+            "address": _optional(rows, "address", "missing_address", params, rng),
+            "updated_at": _updated_at(rows, ctx, rng),
+        }
+    )
+    done.append(rows)
+
+    rows = _Rows("web", persons, ctx, params, rng)
+    nm = _names(rows, params, rng)
+    mobile = _phone(rows, params, rng)
+    email = _email(rows, params, rng)
+    out["web_accounts"] = pa.table(
+        {
+            "source_record_id": rows.record_id,
+            "login": pc.coalesce(email, mobile, rows.record_id),
+            "email": email,
+            "display_name": nm["full"],
+            "mobile": mobile,
+            "device_id": _hex(rng, rows.size, 8),
+            "updated_at": _updated_at(rows, ctx, rng),
+        }
+    )
+    done.append(rows)
+
+    rows = _Rows("cti", persons, ctx, params, rng)
+    nm = _names(rows, params, rng)
+    phone = _phone(rows, params, rng)
+    lang = _select(
+        [rows.eq("market", "CN"), rows.eq("market", "HK")],
+        [pa.scalar("Putonghua"), pa.scalar("Cantonese")],
+        pa.array(np.full(rows.size, "English", dtype="S7")).cast(pa.string()),
+    )
+    out["cti_callers"] = pa.table(
+        {
+            "source_record_id": rows.record_id,
+            "caller_number": _slice(phone, 1),  # digits as presented by the network (no "+")
+            "caller_name": nm["full"],
+            "language": lang,
+            "updated_at": _updated_at(rows, ctx, rng),
+        }
+    )
+    done.append(rows)
+
+    rows = _Rows("branch", persons, ctx, params, rng)
+    nm = _names(rows, params, rng)
+    phone = _phone(rows, params, rng)
+    out["branch_members"] = pa.table(
+        {
+            "source_record_id": rows.record_id,
+            "loyalty_no": _join("88", _digits(rng, rows.size, 10)),
+            "member_name": nm["full"],
+            "mobile": _national(phone),
+            "address": _optional(rows, "address", "missing_address", params, rng),
+            "birthday": _optional(rows, "birth_date", "missing_birth_date", params, rng),
+            "home_branch": rows.get("city"),
+            "updated_at": _updated_at(rows, ctx, rng),
+        }
+    )
+    done.append(rows)
+
+    system = pa.concat_arrays(
+        [
+            pa.array(np.full(r.size, r.system, dtype=f"S{len(r.system)}")).cast(pa.string())
+            for r in done
+        ]
+    )
+    rid = pa.concat_arrays([r.record_id for r in done])
+    out["truth/record_person"] = pa.table(
+        {
+            "source_system": system,
+            "source_record_id": rid,
+            "person_id": pa.array(np.concatenate([r.person_id for r in done]), pa.int64()),
+        }
+    )
+    noise = {c: pa.array(np.concatenate([r.noise[c] for r in done])) for c in NOISE_COLUMNS}
+    out["truth/record_noise"] = pa.table(
+        {"source_system": system, "source_record_id": rid, **noise}
+    )
+    return out

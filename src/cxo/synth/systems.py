@@ -1,0 +1,88 @@
+"""Which touchpoint systems know each person, and the record id each system gave them.
+
+Four systems, each with its own records for an overlapping subset of persons:
+
+======== ============================= =====================================================
+system   what it is                    who is in it
+======== ============================= =====================================================
+crm      core banking CRM              every customer (the bank account lives here)
+web      web and app accounts          likelier with high tech affinity and youth
+cti      call-centre telephony (CTI)   anyone who called and was identified
+branch   branch and loyalty programme  likelier with age, affluence and relationship focus
+======== ============================= =====================================================
+
+Record ids are opaque (a keyed hash of seed, system and person), so they reveal nothing of the
+truth; :func:`record_id` is the one place that makes them, so every generator refers to a person's
+record the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Final
+
+import numpy as np
+import pyarrow as pa
+from pydantic import BaseModel, Field
+
+from cxo.synth.context import ChunkContext, Stream
+
+SYSTEMS: Final = ("crm", "web", "cti", "branch")
+PREFIX: Final = {"crm": "CB", "web": "WA", "cti": "CC", "branch": "BL"}
+
+
+class SystemsParams(BaseModel):
+    """Coverage of each touchpoint system."""
+
+    web_base: float = Field(
+        default=0.35, ge=0, le=1, description="P(web/app account) at zero tech affinity"
+    )
+    web_tech: float = Field(
+        default=0.60, ge=0, le=1, description="Added P(web/app) per unit of tech affinity"
+    )
+    cti_rate: float = Field(default=0.55, ge=0, le=1, description="P(identified in the CTI system)")
+    branch_base: float = Field(
+        default=0.25, ge=0, le=1, description="P(branch/loyalty record), base"
+    )
+    branch_relation: float = Field(
+        default=0.45,
+        ge=0,
+        le=1,
+        description="Added P(branch/loyalty) per unit of relationship orientation",
+    )
+
+
+def record_id(seed: int, system: str, person_ids: np.ndarray, k: int = 0) -> np.ndarray:
+    """Opaque, stable record ids: ``CB-1a2b3c4d5e6f`` (system prefix + 12 hex digits)."""
+    key = f"{seed}:{system}:{k}:".encode()
+    prefix = PREFIX[system] + "-"
+    return np.array(
+        [
+            prefix + hashlib.blake2b(key + str(int(p)).encode(), digest_size=6).hexdigest()
+            for p in person_ids
+        ],
+        dtype=object,
+    )
+
+
+def assign(persons: pa.Table, ctx: ChunkContext, params: SystemsParams) -> pa.Table:
+    """Add ``crm_id``, ``web_id``, ``cti_id`` and ``branch_id`` (null where the system lacks the person)."""
+    rng = ctx.rng(Stream.IDENTITY)
+    rng = np.random.default_rng(rng.integers(0, 2**63))  # independent of identity's own draws
+    n = persons.num_rows
+    pid = persons["person_id"].to_numpy()
+    tech = persons["tech_affinity"].to_numpy()
+    relation = persons["relationship_orientation"].to_numpy()
+    p_in = {
+        "crm": np.ones(n),
+        "web": np.clip(params.web_base + params.web_tech * tech, 0, 1),
+        "cti": np.full(n, params.cti_rate),
+        "branch": np.clip(params.branch_base + params.branch_relation * relation, 0, 1),
+    }
+    out = persons
+    for system in SYSTEMS:
+        member = rng.random(n) < p_in[system]
+        ids = record_id(ctx.seed, system, pid)
+        values = [i if m else None for i, m in zip(ids.tolist(), member.tolist(), strict=True)]
+        out = out.append_column(f"{system}_id", pa.array(values, pa.string()))
+    return out
