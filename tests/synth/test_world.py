@@ -112,3 +112,10 @@ def test_cli_writes_the_world(tmp_path: Path) -> None:
     assert (tmp_path / "w" / "truth.json").exists()
     r = _cli("--customers", "300", "--out", str(tmp_path / "w"))
     assert r.returncode == 2 and "--force" in r.stderr
+
+
+def test_parallel_generation_gives_the_same_bytes(tmp_path: Path) -> None:
+    config = SynthConfig(customers=1200, seed=11, chunk_size=300)
+    synthesize(config, tmp_path / "one", workers=1)
+    synthesize(config, tmp_path / "two", workers=2)
+    assert _digest(tmp_path / "one") == _digest(tmp_path / "two")

@@ -25,6 +25,10 @@ def synth(
     force: Annotated[
         bool, typer.Option("--force", help="Replace a non-empty output folder.")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Processes (default: one per core for large worlds)."),
+    ] = None,
 ) -> None:
     """Generate the demo world (a retail bank) with its ground truth, as Parquet files."""
     try:
@@ -45,7 +49,12 @@ def synth(
     ) as bar:
         task = bar.add_task(_("Generating customers"), total=customers)
         rows = synthesize(
-            config, out, force=force, csv=csv, progress=lambda n: bar.advance(task, n)
+            config,
+            out,
+            force=force,
+            csv=csv,
+            workers=workers,
+            progress=lambda n: bar.advance(task, n),
         )
     table = Table(_("File"), _("Rows"))
     for name, n in rows.items():

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
+import os
 import shutil
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from importlib.metadata import version
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -104,19 +109,53 @@ def generate_chunk(config: SynthConfig, ctx: ChunkContext) -> dict[str, pa.Table
     return tables
 
 
+def _generated(
+    config: SynthConfig, workers: int
+) -> Iterator[tuple[ChunkContext, dict[str, pa.Table]]]:
+    """Chunks in order, generated in ``workers`` processes with at most 2 × workers in flight.
+
+    Each chunk depends only on (seed, chunk index), so the output is the same for any ``workers``.
+    """
+    todo = chunks(config)
+    if workers <= 1 or len(todo) <= 1:
+        for ctx in todo:
+            yield ctx, generate_chunk(config, ctx)
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        queue: deque[tuple[ChunkContext, Future[dict[str, pa.Table]]]] = deque()
+        pending = iter(todo)
+        for ctx in islice(pending, 2 * workers):
+            queue.append((ctx, pool.submit(generate_chunk, config, ctx)))
+        while queue:
+            ctx, future = queue.popleft()
+            result = future.result()
+            following = next(pending, None)
+            if following is not None:
+                queue.append((following, pool.submit(generate_chunk, config, following)))
+            yield ctx, result
+
+
+def default_workers(config: SynthConfig) -> int:
+    """One process per core for worlds of several chunks; in-process for small ones."""
+    n_chunks = -(-config.customers // config.chunk_size)
+    return 1 if n_chunks < 4 else min(os.cpu_count() or 1, 8)
+
+
 def synthesize(
     config: SynthConfig,
     out: Path,
     *,
     force: bool = False,
     csv: bool = False,
+    workers: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Write the world to ``out``; return rows written per table. ``progress`` gets persons done."""
     prepare_output(out, force=force)
+    workers = default_workers(config) if workers is None else max(1, workers)
     with ChunkedWriter(out, csv=csv) as writer:
-        for ctx in chunks(config):
-            for name, table in generate_chunk(config, ctx).items():
+        for ctx, tables in _generated(config, workers):
+            for name, table in tables.items():
                 writer.write(name, table)
             if progress:
                 progress(ctx.n)
