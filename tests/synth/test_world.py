@@ -29,17 +29,30 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
     synthesize(config, tmp_path / "a")
     synthesize(config, tmp_path / "b")
     a, b = _digest(tmp_path / "a"), _digest(tmp_path / "b")
-    assert a == b and "truth/persons.parquet" in a and "truth.json" in a
+    part = "truth/persons/part-00000.parquet"
+    assert a == b and part in a and "truth.json" in a
     synthesize(SynthConfig(customers=1500, seed=8, chunk_size=500), tmp_path / "c")
-    assert _digest(tmp_path / "c")["truth/persons.parquet"] != a["truth/persons.parquet"]
+    assert _digest(tmp_path / "c")[part] != a[part]
 
 
 def test_chunks_cover_every_person_once(tmp_path: Path) -> None:
     config = SynthConfig(customers=1234, seed=1, chunk_size=500)
     assert [(c.offset, c.n) for c in chunks(config)] == [(0, 500), (500, 500), (1000, 234)]
     rows = synthesize(config, tmp_path / "w")
-    ids = pq.read_table(tmp_path / "w" / "truth" / "persons.parquet")["person_id"].to_pylist()
+    ids = pq.read_table(tmp_path / "w" / "truth" / "persons")["person_id"].to_pylist()
     assert ids == list(range(1, 1235)) and rows["truth/persons"] == 1234
+    assert sorted(p.name for p in (tmp_path / "w" / "truth" / "persons").iterdir()) == [
+        "part-00000.parquet",
+        "part-00001.parquet",
+        "part-00002.parquet",
+    ]
+
+
+def test_every_table_reads_as_one_across_chunks(tmp_path: Path) -> None:
+    """Parts of a table share one schema, so readers see each folder as a single table."""
+    rows = synthesize(SynthConfig(customers=2000, seed=4, chunk_size=500), tmp_path / "w")
+    for name, n in rows.items():
+        assert pq.read_table(tmp_path / "w" / name).num_rows == n, name
 
 
 def test_truth_json_records_every_parameter(tmp_path: Path) -> None:
@@ -53,8 +66,10 @@ def test_truth_json_records_every_parameter(tmp_path: Path) -> None:
 
 def test_csv_on_request(tmp_path: Path) -> None:
     synthesize(SynthConfig(customers=300, seed=3, chunk_size=100), tmp_path / "w", csv=True)
-    lines = (tmp_path / "w" / "truth" / "persons.csv").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 301 and lines[0].startswith('"person_id"')
+    parts = sorted((tmp_path / "w" / "truth" / "persons").glob("*.csv"))
+    lines = [ln for p in parts for ln in p.read_text(encoding="utf-8").splitlines()[1:]]
+    assert len(parts) == 3 and len(lines) == 300
+    assert parts[0].read_text(encoding="utf-8").startswith('"person_id"')
 
 
 def test_existing_folder_needs_force(tmp_path: Path) -> None:

@@ -58,6 +58,6 @@ def synth(
         )
     table = Table(_("File"), _("Rows"))
     for name, n in rows.items():
-        table.add_row(f"{name}.parquet", f"{n:,}")
+        table.add_row(f"{name}/", f"{n:,}")
     console.print(table)
     console.print(_("Ground truth and parameters: %(path)s", path=str(out / "truth.json")))

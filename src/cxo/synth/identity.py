@@ -6,6 +6,8 @@ script), e-mail, mobile, household address and landline, birth date and a hashed
 system's format, with noise drawn per record (rates in :class:`IdentityParams`), and the truth:
 which person each record belongs to and which noise was applied.
 
+The contact details themselves are drawn by :mod:`cxo.synth.contacts`.
+
 Everything is vectorised over the chunk; Python loops touch only the few records that get a typo
 and the per-person hashes.
 """
@@ -14,8 +16,6 @@ from __future__ import annotations
 
 import binascii
 import datetime as dt
-import hashlib
-from collections.abc import Callable
 from typing import Final
 
 import numpy as np
@@ -24,6 +24,22 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, Field, model_validator
 
 from cxo.synth import names
+from cxo.synth.contacts import (
+    _address,
+    _ByCity,
+    _digits,
+    _emails,
+    _fixed,
+    _join,
+    _landlines,
+    _mask,
+    _mobiles,
+    _national_ids,
+    _null_where,
+    _select,
+    _slice,
+    _str_np,
+)
 from cxo.synth.context import ChunkContext, Stream
 from cxo.synth.systems import record_id
 
@@ -145,120 +161,6 @@ class IdentityParams(BaseModel):
         return self
 
 
-# --- contact data -------------------------------------------------------------------------------
-
-_DOMAINS: Final = {
-    "CN": ("163.com", "qq.com", "126.com", "sina.com", "foxmail.com", "139.com"),
-    "HK": ("gmail.com", "yahoo.com.hk", "netvigator.com", "hotmail.com", "outlook.com"),
-    "EN": ("gmail.com", "outlook.com", "hotmail.co.uk", "yahoo.com", "icloud.com", "bigpond.com"),
-}
-_CN_CITY: Final = {
-    "Shanghai": ("上海市", "21", ("浦东新区", "徐汇区", "静安区", "黄浦区", "长宁区", "闵行区")),
-    "Beijing": ("北京市", "10", ("朝阳区", "海淀区", "东城区", "西城区", "丰台区", "通州区")),
-    "Shenzhen": ("深圳市", "755", ("南山区", "福田区", "罗湖区", "宝安区", "龙岗区")),
-    "Guangzhou": ("广州市", "20", ("天河区", "越秀区", "海珠区", "荔湾区", "白云区")),
-    "Hangzhou": ("杭州市", "571", ("西湖区", "上城区", "拱墅区", "滨江区", "余杭区")),
-    "Chengdu": ("成都市", "28", ("锦江区", "青羊区", "武侯区", "成华区", "金牛区")),
-}
-_CN_REGION: Final = {
-    "Shanghai": "310115",
-    "Beijing": "110105",
-    "Shenzhen": "440305",
-    "Guangzhou": "440106",
-    "Hangzhou": "330106",
-    "Chengdu": "510107",
-}
-_CN_ROADS: Final = [
-    "人民路",
-    "中山路",
-    "解放路",
-    "建设路",
-    "和平路",
-    "南京西路",
-    "长安街",
-    "幸福路",
-    "新华路",
-    "文化路",
-    "青年路",
-    "胜利路",
-    "光明路",
-    "滨江大道",
-    "科技园路",
-    "学院路",
-    "花园路",
-    "东风路",
-    "延安路",
-    "复兴路",
-]
-_HK_STREETS: Final = (
-    ("Nathan Road", "Mong Kok, Kowloon"),
-    ("King's Road", "North Point"),
-    ("Hennessy Road", "Wan Chai"),
-    ("Castle Peak Road", "Tsuen Wan, New Territories"),
-    ("Shau Kei Wan Road", "Shau Kei Wan"),
-    ("Tai Po Road", "Sham Shui Po, Kowloon"),
-    ("Sha Tin Centre Street", "Sha Tin, New Territories"),
-    ("Tat Chee Avenue", "Kowloon Tong, Kowloon"),
-    ("Queen's Road Central", "Central"),
-    ("Tuen Mun Heung Sze Wui Road", "Tuen Mun, New Territories"),
-)
-_HK_BUILDINGS: Final = (
-    "Kam Fung Court",
-    "Wah Fu Estate",
-    "Tai Hing Gardens",
-    "City One",
-    "Taikoo Shing",
-    "Lok Fu Estate",
-    "Mei Foo Sun Chuen",
-    "Kornhill",
-    "Heng Fa Chuen",
-    "Laguna City",
-)
-_LONDON: Final = (
-    ("Baker Street", "NW1"),
-    ("Camden Road", "N7"),
-    ("Clapham High Street", "SW4"),
-    ("Mare Street", "E8"),
-    ("Holloway Road", "N19"),
-    ("Brixton Road", "SW9"),
-    ("Finchley Road", "NW3"),
-    ("Old Kent Road", "SE1"),
-    ("Uxbridge Road", "W12"),
-    ("Romford Road", "E7"),
-)
-_SINGAPORE: Final = (
-    "Ang Mo Kio Ave 3",
-    "Tampines St 21",
-    "Bedok North Rd",
-    "Jurong West St 52",
-    "Toa Payoh Lor 1",
-    "Yishun Ring Rd",
-    "Clementi Ave 2",
-    "Hougang Ave 8",
-)
-_SYDNEY: Final = (
-    ("George St", "Sydney", "2000"),
-    ("Crown St", "Surry Hills", "2010"),
-    ("King St", "Newtown", "2042"),
-    ("Military Rd", "Mosman", "2088"),
-    ("Church St", "Parramatta", "2150"),
-    ("Anzac Pde", "Kensington", "2033"),
-    ("Victoria Rd", "Ryde", "2112"),
-)
-_MOBILE: Final = {  # city → (prefixes, random digits after the prefix)
-    "Hong Kong": (("+8525", "+8526", "+8529"), 7),
-    "London": (("+447",), 9),
-    "Singapore": (("+658", "+659"), 7),
-    "Sydney": (("+614",), 8),
-}
-_CN_MOBILE: Final = ("+8613", "+8615", "+8618", "+8617", "+8619", "+8614", "+8616")
-_LANDLINE: Final = {
-    "Hong Kong": (("+8522", "+8523"), 7),
-    "London": (("+44203", "+44207", "+44208"), 7),
-    "Singapore": (("+656",), 7),
-    "Sydney": (("+6128", "+6129"), 7),
-}
-
 # QWERTY neighbours for keyboard typos.
 _ROWS: Final = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 _ADJ: Final[dict[str, str]] = {}
@@ -269,244 +171,6 @@ for _r, _row in enumerate(_ROWS):
             if 0 <= _rr < len(_ROWS):
                 _near += [_ROWS[_rr][i] for i in (_c - 1, _c) if 0 <= i < len(_ROWS[_rr])]
         _ADJ[_ch] = "".join(_near)
-
-
-# --- small vectorised helpers (Arrow compute: no Python object per value) -----------------------
-
-
-def _mask(mask: np.ndarray) -> pa.Array:
-    return pa.array(mask, pa.bool_())
-
-
-def _null_where(mask: np.ndarray, values: pa.Array) -> pa.Array:
-    return pc.if_else(_mask(mask), pa.scalar(None, values.type), values)
-
-
-def _select(conds: list[np.ndarray], values: list[pa.Array], default: pa.Array) -> pa.Array:
-    """Like ``np.select`` on Arrow arrays: the first true condition picks the value."""
-    out = default
-    for cond, value in zip(reversed(conds), reversed(values), strict=True):
-        out = pc.if_else(_mask(cond), value, out)
-    return out
-
-
-def _join(*parts: pa.Array | str, sep: str = "") -> pa.Array:
-    return pc.binary_join_element_wise(*parts, sep)
-
-
-def _slice(a: pa.Array, start: int, stop: int | None = None) -> pa.Array:
-    return pc.utf8_slice_codeunits(a, start, stop if stop is not None else 2**31 - 1)
-
-
-def _fixed(a: np.ndarray) -> pa.Array:
-    """Arrow strings from a fixed-width bytes array."""
-    return pa.array(a).cast(pa.string())
-
-
-def _digits(rng: np.random.Generator, n: int, k: int) -> pa.Array:
-    """``n`` strings of ``k`` random decimal digits."""
-    return _fixed(rng.integers(48, 58, size=(n, k), dtype=np.uint8).view(f"S{k}").ravel())
-
-
-def _num(a: np.ndarray, width: int = 0) -> pa.Array:
-    out = pa.array(a).cast(pa.string())
-    return pc.utf8_lpad(out, width, "0") if width else out
-
-
-def _pick(rng: np.random.Generator, options: tuple[str, ...] | list[str] | str, n: int) -> pa.Array:
-    return pa.array(list(options), pa.string()).take(pa.array(rng.integers(0, len(options), n)))
-
-
-def _str_np(a: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    return a.to_numpy(zero_copy_only=False)
-
-
-_CITY_LIST: Final = (*_CN_CITY, "Hong Kong", "London", "Singapore", "Sydney")
-
-
-def _city_code(city: np.ndarray) -> np.ndarray:
-    code = pc.index_in(pa.array(city, pa.string()), value_set=pa.array(_CITY_LIST))
-    return np.asarray(pc.fill_null(code, 0).to_numpy(), dtype=np.int64)
-
-
-class _ByCity:
-    """Rows grouped by city: build each city's values for its own rows, then restore row order."""
-
-    def __init__(self, city: np.ndarray) -> None:
-        self.code = _city_code(city)
-        order = np.argsort(self.code, kind="stable")
-        self.counts = np.bincount(self.code, minlength=len(_CITY_LIST))
-        self.inverse = pa.array(np.argsort(order))
-
-    def build(self, make: Callable[[str, int], pa.Array]) -> pa.Array:
-        parts = [make(c, int(k)) for c, k in zip(_CITY_LIST, self.counts, strict=True) if k]
-        return pa.concat_arrays(parts).take(self.inverse)
-
-
-def _mobiles(rng: np.random.Generator, groups: _ByCity) -> pa.Array:
-    w = np.array([0.3, 0.2, 0.2, 0.1, 0.1, 0.05, 0.05])
-
-    def make(city: str, k: int) -> pa.Array:
-        if city in _CN_CITY:
-            pre = pa.array(list(_CN_MOBILE)).take(pa.array(rng.choice(len(w), k, p=w)))
-            return _join(pre, _digits(rng, k, 9))
-        prefixes, width = _MOBILE[city]
-        return _join(_pick(rng, prefixes, k), _digits(rng, k, width))
-
-    return groups.build(make)
-
-
-def _landlines(rng: np.random.Generator, groups: _ByCity) -> pa.Array:
-    def make(city: str, k: int) -> pa.Array:
-        if city in _CN_CITY:
-            return _join(f"+86{_CN_CITY[city][1]}", _digits(rng, k, 8))
-        prefixes, width = _LANDLINE[city]
-        return _join(_pick(rng, prefixes, k), _digits(rng, k, width))
-
-    return groups.build(make)
-
-
-def _emails(
-    rng: np.random.Generator,
-    market: np.ndarray,
-    fam: pa.Array,
-    giv: pa.Array,
-    eng: pa.Array,
-    birth_year: np.ndarray,
-) -> pa.Array:
-    """E-mail addresses in the local styles: name patterns, numeric QQ mail for the mainland."""
-    n = market.size
-    pattern = rng.integers(0, 5, n)
-    d2, d3 = _digits(rng, n, 2), _digits(rng, n, 3)
-    has_eng = _str_np(pc.not_equal(eng, "")).astype(bool)
-    qq = (market == "CN") & (pattern == 4)
-    local = _select(
-        [qq, pattern == 0, pattern == 1, pattern == 2, (pattern == 3) & has_eng],
-        [
-            _num(rng.integers(10_000_000, 3_000_000_000, n)),
-            _join(giv, fam, sep="."),
-            _join(fam, giv, d2),
-            _join(_slice(giv, 0, 1), fam, d3),
-            _join(eng, _join(fam, d2), sep="."),
-        ],
-        _join(fam, _join(giv, _num(birth_year % 100, 2)), sep="_"),
-    )
-    domains = [d for m in ("CN", "HK", "EN") for d in _DOMAINS[m]]
-    offset = {"CN": 0, "HK": len(_DOMAINS["CN"]), "EN": len(_DOMAINS["CN"]) + len(_DOMAINS["HK"])}
-    u = rng.random(n)
-    idx = np.zeros(n, np.int64)
-    for m, options in _DOMAINS.items():
-        sel = market == m
-        idx[sel] = offset[m] + (u[sel] * len(options)).astype(np.int64)
-    idx[qq] = domains.index("qq.com")
-    return _join(local, pa.array(domains).take(pa.array(idx)), sep="@")
-
-
-def _address(rng: np.random.Generator, city: str, n: int) -> pa.Array:
-    """``n`` postal addresses in ``city``'s own style."""
-    no = _num(rng.integers(1, 900, n))
-    floor = _num(rng.integers(1, 40, n))
-    unit = rng.integers(1, 12, n)
-    if city in _CN_CITY:
-        name, _, districts = _CN_CITY[city]
-        return _join(
-            name,
-            _pick(rng, districts, n),
-            _pick(rng, _CN_ROADS, n),
-            no,
-            "号",
-            _num(rng.integers(1, 30, n)),
-            "栋",
-            floor,
-            _num(unit, 2),
-            "室",
-        )
-    if city == "Hong Kong":
-        s = pa.array(rng.integers(0, len(_HK_STREETS), n))
-        return _join(
-            _join("Flat", pa.array(list("ABCDEFGH")).take(pa.array(unit % 8)), sep=" "),
-            _join(floor, "/F"),
-            _pick(rng, _HK_BUILDINGS, n),
-            _join(no, pa.array([x[0] for x in _HK_STREETS]).take(s), sep=" "),
-            pa.array([x[1] for x in _HK_STREETS]).take(s),
-            sep=", ",
-        )
-    if city == "London":
-        s = pa.array(rng.integers(0, len(_LONDON), n))
-        letters = "ABDEFGHJLNPQRSTUWXYZ"
-        inward = _join(_num(rng.integers(1, 10, n)), _pick(rng, letters, n), _pick(rng, letters, n))
-        return _join(
-            _join("Flat", _num(unit), sep=" "),
-            _join(no, pa.array([x[0] for x in _LONDON]).take(s), sep=" "),
-            _join("London", pa.array([x[1] for x in _LONDON]).take(s), inward, sep=" "),
-            sep=", ",
-        )
-    if city == "Singapore":
-        unit_no = _join("#", _num(rng.integers(1, 40, n), 2), "-", _num(rng.integers(100, 999, n)))
-        return _join(
-            _join("Blk", no, _pick(rng, _SINGAPORE, n), unit_no, sep=" "),
-            _join("Singapore", _num(rng.integers(100_000, 830_000, n)), sep=" "),
-            sep=", ",
-        )
-    s = pa.array(rng.integers(0, len(_SYDNEY), n))
-    return _join(
-        _join(_join(_num(unit), no, sep="/"), pa.array([x[0] for x in _SYDNEY]).take(s), sep=" "),
-        _join(
-            pa.array([x[1] for x in _SYDNEY]).take(s),
-            "NSW",
-            pa.array([x[2] for x in _SYDNEY]).take(s),
-            sep=" ",
-        ),
-        sep=", ",
-    )
-
-
-def _national_ids(
-    rng: np.random.Generator, groups: _ByCity, birth: np.ndarray, female: np.ndarray
-) -> list[str | None]:
-    """SHA-256 of synthetic national ids (valid check characters where the scheme has one)."""
-    order = np.argsort(groups.code, kind="stable")
-    birth, female = birth[order], female[order]
-    start = np.concatenate([[0], np.cumsum(groups.counts)])
-    w = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
-    ni_letters = "ABCEGHJKLMNPRSTWXYZ"
-
-    def make(city: str, n: int) -> pa.Array:
-        i = _CITY_LIST.index(city)
-        b, f = birth[start[i] : start[i + 1]], female[start[i] : start[i + 1]]
-        if city in _CN_REGION:
-            # Resident id: region, birth date, sequence (odd for men), ISO 7064 MOD 11-2 check.
-            seq = rng.integers(0, 500, n) * 2 + np.where(f, 0, 1)
-            y = b.astype("datetime64[Y]").astype(np.int64) + 1970
-            m = b.astype("datetime64[M]").astype(np.int64) % 12 + 1
-            d = (b - b.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
-            region = np.broadcast_to(np.array([int(ch) for ch in _CN_REGION[city]]), (n, 6))
-            tail = [y // 1000, y // 100 % 10, y // 10 % 10, y % 10, m // 10, m % 10, d // 10]
-            tail += [d % 10, seq // 100, seq // 10 % 10, seq % 10]
-            digits = np.concatenate([region, np.stack(tail, axis=1)], axis=1)
-            check = pa.array(list("10X98765432")).take(pa.array((digits * w).sum(axis=1) % 11))
-            return _join(_fixed((digits + 48).astype(np.uint8).view("S17").ravel()), check)
-        if city == "Hong Kong":
-            # HKID: a letter, six digits and a check character in brackets.
-            letter = rng.integers(0, 26, n)
-            six = rng.integers(0, 10, (n, 6))
-            c = (11 - (8 * (letter + 10) + (six * np.arange(7, 1, -1)).sum(axis=1)) % 11) % 11
-            return _join(
-                pa.array([chr(65 + k) for k in range(26)]).take(pa.array(letter)),
-                _fixed((six + 48).astype(np.uint8).view("S6").ravel()),
-                "(",
-                pa.array(list("0123456789A")).take(pa.array(c)),
-                ")",
-            )
-        if city == "London":  # National Insurance number
-            prefix = _join(_pick(rng, ni_letters, n), _pick(rng, ni_letters, n))
-            return _join(prefix, _digits(rng, n, 6), _pick(rng, "ABCD", n))
-        if city == "Singapore":  # NRIC
-            return _join(_pick(rng, "ST", n), _digits(rng, n, 7), _pick(rng, "ABCDEFGHIZJ", n))
-        return pa.nulls(n, pa.string())  # Sydney: no national id held
-
-    raw = groups.build(make)
-    return [hashlib.sha256(v.encode()).hexdigest() if v else None for v in raw.to_pylist()]
 
 
 # --- ground truth -------------------------------------------------------------------------------

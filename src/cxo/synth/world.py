@@ -26,7 +26,7 @@ from cxo.synth.identity import IdentityParams
 from cxo.synth.people import PeopleParams
 from cxo.synth.systems import SystemsParams
 from cxo.synth.voice import VoiceParams
-from cxo.synth.writer import ChunkedWriter
+from cxo.synth.writer import write_parts
 
 MAX_CUSTOMERS = 10_000_000
 
@@ -109,29 +109,35 @@ def generate_chunk(config: SynthConfig, ctx: ChunkContext) -> dict[str, pa.Table
     return tables
 
 
-def _generated(
-    config: SynthConfig, workers: int
-) -> Iterator[tuple[ChunkContext, dict[str, pa.Table]]]:
-    """Chunks in order, generated in ``workers`` processes with at most 2 × workers in flight.
+def write_chunk(config: SynthConfig, ctx: ChunkContext, out: Path, csv: bool) -> dict[str, int]:
+    """Generate one chunk and write its part files; return rows written per table."""
+    return write_parts(out, ctx.chunk_index, generate_chunk(config, ctx), csv=csv)
 
-    Each chunk depends only on (seed, chunk index), so the output is the same for any ``workers``.
+
+def _written(
+    config: SynthConfig, out: Path, csv: bool, workers: int
+) -> Iterator[tuple[ChunkContext, dict[str, int]]]:
+    """Chunks in order, generated and written by ``workers`` processes, 2 × workers in flight.
+
+    Each chunk depends only on (seed, chunk index) and is written to its own part files, so the
+    output is the same for any ``workers``.
     """
     todo = chunks(config)
     if workers <= 1 or len(todo) <= 1:
         for ctx in todo:
-            yield ctx, generate_chunk(config, ctx)
+            yield ctx, write_chunk(config, ctx, out, csv)
         return
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        queue: deque[tuple[ChunkContext, Future[dict[str, pa.Table]]]] = deque()
+        queue: deque[tuple[ChunkContext, Future[dict[str, int]]]] = deque()
         pending = iter(todo)
         for ctx in islice(pending, 2 * workers):
-            queue.append((ctx, pool.submit(generate_chunk, config, ctx)))
+            queue.append((ctx, pool.submit(write_chunk, config, ctx, out, csv)))
         while queue:
             ctx, future = queue.popleft()
             result = future.result()
             following = next(pending, None)
             if following is not None:
-                queue.append((following, pool.submit(generate_chunk, config, following)))
+                queue.append((following, pool.submit(write_chunk, config, following, out, csv)))
             yield ctx, result
 
 
@@ -153,13 +159,13 @@ def synthesize(
     """Write the world to ``out``; return rows written per table. ``progress`` gets persons done."""
     prepare_output(out, force=force)
     workers = default_workers(config) if workers is None else max(1, workers)
-    with ChunkedWriter(out, csv=csv) as writer:
-        for ctx, tables in _generated(config, workers):
-            for name, table in tables.items():
-                writer.write(name, table)
-            if progress:
-                progress(ctx.n)
-        rows = dict(sorted(writer.rows.items()))
+    totals: dict[str, int] = {}
+    for ctx, counts in _written(config, out, csv, workers):
+        for name, n in counts.items():
+            totals[name] = totals.get(name, 0) + n
+        if progress:
+            progress(ctx.n)
+    rows = dict(sorted(totals.items()))
     truth: dict[str, Any] = {
         "generator": "cxo synth",
         "versions": {p: version(p) for p in ("cxo", "numpy", "pyarrow")},
