@@ -17,7 +17,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cxo.errors import ConfigError
 
-LOCALES = ("en", "zh_CN")
 SECRET_KEY_FILE = "secret_key"  # noqa: S105  (a file name)
 
 

@@ -20,7 +20,7 @@ from cxo.errors import AuthenticationFailed, Conflict, NotFound
 from cxo.governance import audit
 from cxo.governance.models import api_tokens, audit_log, users, web_sessions
 from cxo.governance.schemas import AuditEntryRead, TokenCreate, UserCreate, UserRead
-from cxo.settings import LOCALES
+from cxo.i18n import LOCALES
 from cxo.store.metadata import utcnow
 
 _hasher = PasswordHasher()

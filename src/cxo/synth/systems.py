@@ -90,7 +90,7 @@ def assign(persons: pa.Table, ctx: ChunkContext, params: SystemsParams) -> pa.Ta
     out = persons
     for system in SYSTEMS:
         member = rng.random(n) < p_in[system]
-        ids = record_id(ctx.seed, system, pid)
-        values = [i if m else None for i, m in zip(ids.tolist(), member.tolist(), strict=True)]
-        out = out.append_column(f"{system}_id", pa.array(values, pa.string()))
+        ids = np.full(n, None, dtype=object)
+        ids[member] = record_id(ctx.seed, system, pid[member])  # format members' ids only
+        out = out.append_column(f"{system}_id", pa.array(ids, pa.string()))
     return out
