@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, Field
 
 from cxo.synth.bgnbd import beta_ppf_of_normal
-from cxo.synth.context import ChunkContext, Stream
+from cxo.synth.context import ChunkContext, Stream, rate
 from cxo.synth.interactions_sim import (
     CONTACT_CHANNELS,
     MARKETS,
@@ -145,14 +145,12 @@ class BehaviourParams(BaseModel):
         description="Digital channels (web, app, chat) weight × exp(k·(tech - 0.5)), branch and "
         "phone × exp(-k·(tech - 0.5))",
     )
-    no_web_account_digital: float = Field(
-        default=0.3, ge=0, le=1, description="Digital weight factor for persons without web/app id"
+    no_web_account_digital: float = rate(
+        0.3, "Digital weight factor for persons without web/app id"
     )
-    anonymous_rate: float = Field(
-        default=0.03,
-        ge=0,
-        le=1,
-        description="Share of non-phone contacts with no customer reference (walk-ins, "
+    anonymous_rate: float = rate(
+        0.03,
+        "Share of non-phone contacts with no customer reference (walk-ins, "
         "logged-out sessions); phone contacts are unidentified when the person has no CTI id",
     )
     # --- waits, handling, abandonment ---
@@ -180,9 +178,7 @@ class BehaviourParams(BaseModel):
         default=_per_channel(1_800, 420, 0, 0, 1e9, 300),
         description="Mean (exponential) patience in the queue; abandoned when patience < wait",
     )
-    self_service_failure: float = Field(
-        default=0.08, ge=0, le=1, description="P(web/app journey abandoned) at e = 0"
-    )
+    self_service_failure: float = rate(0.08, "P(web/app journey abandoned) at e = 0")
     # --- first-contact resolution, transfers, complaints, repeats ---
     fcr_logit: dict[str, float] = Field(
         default=_per_channel(1.6, 1.2, 1.4, 1.6, 0.6, 1.0),
@@ -192,9 +188,7 @@ class BehaviourParams(BaseModel):
     fcr_wait: float = Field(
         default=0.6, description="FCR logit fall per unit of log1p(wait / normal median)"
     )
-    transfer_share: float = Field(
-        default=0.35, ge=0, le=1, description="Share of unresolved assisted contacts transferred"
-    )
+    transfer_share: float = rate(0.35, "Share of unresolved assisted contacts transferred")
     complaint_logit: float = Field(
         default=-2.2, description="Logit of a complaint after a failed contact, at e = 0"
     )
@@ -202,17 +196,11 @@ class BehaviourParams(BaseModel):
     complaint_wait: float = Field(
         default=0.8, description="Complaint logit per unit of log1p(wait / normal median)"
     )
-    repeat_rate: float = Field(
-        default=0.55, ge=0, le=1, description="P(customer contacts again after a failed contact)"
-    )
+    repeat_rate: float = rate(0.55, "P(customer contacts again after a failed contact)")
     repeat_gap_days: float = Field(default=2.0, gt=0, description="Mean days until the repeat")
-    repeat_same_channel: float = Field(
-        default=0.5, ge=0, le=1, description="P(repeat uses the same channel; otherwise phone)"
-    )
+    repeat_same_channel: float = rate(0.5, "P(repeat uses the same channel; otherwise phone)")
     max_repeat_rounds: int = Field(default=3, ge=0, le=10, description="Repeat chains stop here")
-    final_complaint_rate: float = Field(
-        default=0.2, ge=0, le=1, description="P(a defector complains shortly before leaving), e = 0"
-    )
+    final_complaint_rate: float = rate(0.2, "P(a defector complains shortly before leaving), e = 0")
     final_complaint_experience: float = Field(
         default=0.8, description="Final-complaint logit per unit of e"
     )

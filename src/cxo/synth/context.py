@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 
 class Stream(IntEnum):
@@ -40,3 +42,8 @@ class ChunkContext:
     @property
     def end(self) -> dt.date:
         return self.start + dt.timedelta(weeks=self.weeks)
+
+
+def rate(default: float, description: str) -> Any:
+    """A probability parameter: a pydantic field between 0 and 1 with help text."""
+    return Field(default=default, ge=0, le=1, description=description)

@@ -21,7 +21,7 @@ from typing import Final
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, model_validator
 
 from cxo.synth import names
 from cxo.synth.contacts import (
@@ -40,7 +40,7 @@ from cxo.synth.contacts import (
     _slice,
     _str_np,
 )
-from cxo.synth.context import ChunkContext, Stream
+from cxo.synth.context import ChunkContext, Stream, rate
 from cxo.synth.systems import record_id
 
 ROMANISATION: Final = ("pinyin", "hk", "western")
@@ -65,89 +65,62 @@ NOISE_COLUMNS: Final = (
 class IdentityParams(BaseModel):
     """Noise rates for the touchpoint systems' records (each a probability per record)."""
 
-    duplicate_rate: float = Field(
-        default=0.04,
-        ge=0,
-        le=1,
-        description="P(a person known to a system has a second record there)",
+    duplicate_rate: float = rate(
+        0.04,
+        "P(a person known to a system has a second record there)",
     )
-    typo_rate: float = Field(
-        default=0.03,
-        ge=0,
-        le=1,
-        description="P(one typo in the name: adjacent key, transposition or deletion; a homophone "
+    typo_rate: float = rate(
+        0.03,
+        "P(one typo in the name: adjacent key, transposition or deletion; a homophone "
         "character for Chinese script) in CRM, web and branch records",
     )
-    cti_typo_rate: float = Field(
-        default=0.12,
-        ge=0,
-        le=1,
-        description="P(typo in the caller name typed by a call-centre agent)",
+    cti_typo_rate: float = rate(
+        0.12,
+        "P(typo in the caller name typed by a call-centre agent)",
     )
-    pinyin_rate: float = Field(
-        default=0.15,
-        ge=0,
-        le=1,
-        description="P(a Chinese-named person's record holds the name in Mandarin pinyin instead "
+    pinyin_rate: float = rate(
+        0.15,
+        "P(a Chinese-named person's record holds the name in Mandarin pinyin instead "
         "of characters)",
     )
-    cantonese_rate: float = Field(
-        default=0.30,
-        ge=0,
-        le=1,
-        description="P(a Hong Kong-romanised person's record holds the name in Cantonese "
+    cantonese_rate: float = rate(
+        0.30,
+        "P(a Hong Kong-romanised person's record holds the name in Cantonese "
         "romanisation instead of characters)",
     )
-    cti_pinyin_rate: float = Field(
-        default=0.45,
-        ge=0,
-        le=1,
-        description="As pinyin_rate, for caller names typed by call-centre agents",
+    cti_pinyin_rate: float = rate(
+        0.45,
+        "As pinyin_rate, for caller names typed by call-centre agents",
     )
-    cti_cantonese_rate: float = Field(
-        default=0.50,
-        ge=0,
-        le=1,
-        description="As cantonese_rate, for caller names typed by call-centre agents",
+    cti_cantonese_rate: float = rate(
+        0.50,
+        "As cantonese_rate, for caller names typed by call-centre agents",
     )
-    nickname_rate: float = Field(
-        default=0.25,
-        ge=0,
-        le=1,
-        description="P(an English given name shown in a record is replaced by its nickname, "
+    nickname_rate: float = rate(
+        0.25,
+        "P(an English given name shown in a record is replaced by its nickname, "
         "e.g. William → Bill), among records showing a name that has one",
     )
-    name_order_rate: float = Field(
-        default=0.10,
-        ge=0,
-        le=1,
-        description="P(family and given name swapped), among records with a Latin-script name",
+    name_order_rate: float = rate(
+        0.10,
+        "P(family and given name swapped), among records with a Latin-script name",
     )
-    old_email_rate: float = Field(
-        default=0.12,
-        ge=0,
-        le=1,
-        description="P(a record holds the person's previous e-mail address)",
+    old_email_rate: float = rate(
+        0.12,
+        "P(a record holds the person's previous e-mail address)",
     )
-    old_phone_rate: float = Field(
-        default=0.10,
-        ge=0,
-        le=1,
-        description="P(a record holds the person's previous mobile number)",
+    old_phone_rate: float = rate(
+        0.10,
+        "P(a record holds the person's previous mobile number)",
     )
-    shared_phone_rate: float = Field(
-        default=0.15,
-        ge=0,
-        le=1,
-        description="P(a record of a person living with others holds the household landline "
+    shared_phone_rate: float = rate(
+        0.15,
+        "P(a record of a person living with others holds the household landline "
         "instead of the own mobile; a hard non-match)",
     )
-    missing_rate: float = Field(
-        default=0.05,
-        ge=0,
-        le=1,
-        description="P(an optional field is empty), per field: phone, e-mail, address, birth "
-        "date, id number",
+    missing_rate: float = rate(
+        0.05,
+        "P(an optional field is empty), per field: phone, e-mail, address, birth date, id number",
     )
 
     @model_validator(mode="after")

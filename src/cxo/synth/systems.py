@@ -22,9 +22,9 @@ from typing import Final
 
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from cxo.synth.context import ChunkContext, Stream
+from cxo.synth.context import ChunkContext, Stream, rate
 
 SYSTEMS: Final = ("crm", "web", "cti", "branch")
 PREFIX: Final = {"crm": "CB", "web": "WA", "cti": "CC", "branch": "BL"}
@@ -33,21 +33,13 @@ PREFIX: Final = {"crm": "CB", "web": "WA", "cti": "CC", "branch": "BL"}
 class SystemsParams(BaseModel):
     """Coverage of each touchpoint system."""
 
-    web_base: float = Field(
-        default=0.35, ge=0, le=1, description="P(web/app account) at zero tech affinity"
-    )
-    web_tech: float = Field(
-        default=0.60, ge=0, le=1, description="Added P(web/app) per unit of tech affinity"
-    )
-    cti_rate: float = Field(default=0.55, ge=0, le=1, description="P(identified in the CTI system)")
-    branch_base: float = Field(
-        default=0.25, ge=0, le=1, description="P(branch/loyalty record), base"
-    )
-    branch_relation: float = Field(
-        default=0.45,
-        ge=0,
-        le=1,
-        description="Added P(branch/loyalty) per unit of relationship orientation",
+    web_base: float = rate(0.35, "P(web/app account) at zero tech affinity")
+    web_tech: float = rate(0.60, "Added P(web/app) per unit of tech affinity")
+    cti_rate: float = rate(0.55, "P(identified in the CTI system)")
+    branch_base: float = rate(0.25, "P(branch/loyalty record), base")
+    branch_relation: float = rate(
+        0.45,
+        "Added P(branch/loyalty) per unit of relationship orientation",
     )
 
 

@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 from scipy.stats import norm
 
 from cxo.synth import verbatims
-from cxo.synth.context import ChunkContext, Stream
+from cxo.synth.context import ChunkContext, Stream, rate
 from cxo.synth.people import SEGMENTS
 
 DIMENSIONS: Final = verbatims.DIMENSIONS
@@ -294,18 +294,12 @@ _ITEM_OFFSET: Final = np.array(
 class VoiceParams(BaseModel):
     """The structural model, importance profiles, fieldwork rates, missingness and bad responses."""
 
-    invite_rate: float = Field(
-        default=0.15, ge=0, le=1, description="Share of persons invited (once)"
+    invite_rate: float = rate(0.15, "Share of persons invited (once)")
+    response_rate: float = rate(
+        0.35,
+        "Mean P(respond | invited); rises with relationship orientation (×0.6 to ×1.4)",
     )
-    response_rate: float = Field(
-        default=0.35,
-        ge=0,
-        le=1,
-        description="Mean P(respond | invited); rises with relationship orientation (×0.6 to ×1.4)",
-    )
-    comment_rate: float = Field(
-        default=0.40, ge=0, le=1, description="Share of completed responses with a comment"
-    )
+    comment_rate: float = rate(0.40, "Share of completed responses with a comment")
     sq_to_rq: float = Field(
         default=0.60, ge=-0.95, le=0.95, description="Standardised path SQ → RQ"
     )
@@ -378,9 +372,7 @@ class VoiceParams(BaseModel):
     item_missing_rate: float = Field(
         default=0.02, ge=0, le=0.5, description="P(an item is skipped), MCAR, in clean responses"
     )
-    breakoff_rate: float = Field(
-        default=0.05, ge=0, le=1, description="P(the respondent abandons the survey part-way)"
-    )
+    breakoff_rate: float = rate(0.05, "P(the respondent abandons the survey part-way)")
     straight_liner_rate: float = Field(
         default=0.03, ge=0, le=0.5, description="P(one value for every 1–7 grid item)"
     )
@@ -397,10 +389,8 @@ class VoiceParams(BaseModel):
     zh_locale_share: dict[str, float] = Field(
         default={"CN": 0.95, "HK": 0.75, "EN": 0.05}, description="P(locale zh_CN) per market"
     )
-    mixed_share: float = Field(
-        default=0.15, ge=0, le=1, description="P(a zh_CN comment code-switches with English)"
-    )
-    typo_rate: float = Field(default=0.12, ge=0, le=1, description="P(a verbatim has a typo)")
+    mixed_share: float = rate(0.15, "P(a zh_CN comment code-switches with English)")
+    typo_rate: float = rate(0.12, "P(a verbatim has a typo)")
 
 
 def _std_item(rng: np.random.Generator, eta: np.ndarray, loading: np.ndarray | float) -> np.ndarray:
