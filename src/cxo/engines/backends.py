@@ -390,7 +390,7 @@ def arrow_type(column_type: sa.types.TypeEngine[Any]) -> pa.DataType:
     """The Arrow type a store column travels as (floats always as float64)."""
     if isinstance(column_type, sa.Integer):
         return pa.int64()
-    if isinstance(column_type, sa.Double):  # Float and Double; DuckDB stores sa.Double as 32-bit
+    if isinstance(column_type, sa.Float):  # Float and its subclass Double: always float64
         return pa.float64()
     if isinstance(column_type, sa.Numeric):
         precision = column_type.precision or 38

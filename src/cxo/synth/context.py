@@ -18,6 +18,7 @@ class Stream(IntEnum):
     IDENTITY = 2
     BEHAVIOUR = 3
     VOICE = 4
+    SYSTEMS = 5
 
 
 @dataclass(frozen=True)

@@ -67,8 +67,7 @@ def record_id(seed: int, system: str, person_ids: np.ndarray, k: int = 0) -> np.
 
 def assign(persons: pa.Table, ctx: ChunkContext, params: SystemsParams) -> pa.Table:
     """Add ``crm_id``, ``web_id``, ``cti_id`` and ``branch_id`` (null where the system lacks the person)."""
-    rng = ctx.rng(Stream.IDENTITY)
-    rng = np.random.default_rng(rng.integers(0, 2**63))  # independent of identity's own draws
+    rng = ctx.rng(Stream.SYSTEMS)
     n = persons.num_rows
     pid = persons["person_id"].to_numpy()
     tech = persons["tech_affinity"].to_numpy()
