@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from cxo.store.metadata import created_at, id_column, metadata, updated_at
+from cxo.store.metadata import created_at, enum_check, id_column, metadata, updated_at
 
 customers = sa.Table(
     "customers",
@@ -62,7 +62,46 @@ identity_links = sa.Table(
     sa.Column("match_weight", sa.Double),
     sa.Column("explanation", sa.JSON, comment="Keys, weights and per-field comparison"),
     sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("run_id", sa.BigInteger, comment="The resolution run that made the link"),
     created_at(),
 )
 sa.Index("ix_identity_links_customer_id", identity_links.c.customer_id)
 sa.Index("ix_identity_links_source_record_pk", identity_links.c.source_record_pk)
+
+CONSTRAINT_KINDS = ("must_link", "cannot_link")
+
+identity_constraints = sa.Table(
+    "identity_constraints",
+    metadata,
+    id_column("identity_constraints"),
+    sa.Column("record_a", sa.BigInteger, sa.ForeignKey("source_records.id"), nullable=False),
+    sa.Column("record_b", sa.BigInteger, sa.ForeignKey("source_records.id"), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False, comment="must_link | cannot_link"),
+    sa.Column("reason", sa.Text),
+    sa.Column("actor", sa.String(100), nullable=False),
+    created_at(),
+    enum_check("kind", CONSTRAINT_KINDS, "kind"),
+)
+"""Manual decisions every later resolution run respects: merges (must_link) and unmerges."""
+
+RUN_MODES = ("full", "incremental")
+
+resolution_runs = sa.Table(
+    "resolution_runs",
+    metadata,
+    id_column("resolution_runs"),
+    sa.Column("mode", sa.String(20), nullable=False),
+    sa.Column("engine", sa.String(20), nullable=False),
+    sa.Column("records", sa.BigInteger, nullable=False, default=0),
+    sa.Column("new_records", sa.BigInteger, nullable=False, default=0),
+    sa.Column("clusters", sa.BigInteger, nullable=False, default=0),
+    sa.Column("customers_created", sa.BigInteger, nullable=False, default=0),
+    sa.Column("customers_merged", sa.BigInteger, nullable=False, default=0),
+    sa.Column("deterministic_links", sa.BigInteger, nullable=False, default=0),
+    sa.Column("probabilistic_links", sa.BigInteger, nullable=False, default=0),
+    sa.Column("model", sa.JSON, comment="The trained Splink model (settings with m and u)"),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("seconds", sa.Double),
+    created_at(),
+    enum_check("mode", RUN_MODES, "mode"),
+)

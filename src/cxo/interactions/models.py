@@ -16,6 +16,11 @@ interactions = sa.Table(
     sa.Column("customer_id", sa.BigInteger, sa.ForeignKey("customers.id")),
     sa.Column("source_system", sa.String(50)),
     sa.Column("source_record_id", sa.String(100)),
+    sa.Column(
+        "customer_record_id",
+        sa.String(100),
+        comment="The customer's record id in a source system; linked to customer_id on resolve",
+    ),
     sa.Column("channel", sa.String(20), nullable=False),
     sa.Column("touchpoint", sa.String(100), comment="e.g. account opening, card dispute"),
     sa.Column("stage", sa.String(20), nullable=False, comment="Lifecycle stage (ETFS)"),
@@ -32,6 +37,7 @@ interactions = sa.Table(
 )
 sa.Index("ix_interactions_customer_id", interactions.c.customer_id)
 sa.Index("ix_interactions_started_at", interactions.c.started_at)
+sa.Index("ix_interactions_customer_record_id", interactions.c.customer_record_id)
 
 transactions = sa.Table(
     "transactions",
@@ -40,6 +46,11 @@ transactions = sa.Table(
     sa.Column("customer_id", sa.BigInteger, sa.ForeignKey("customers.id")),
     sa.Column("source_system", sa.String(50)),
     sa.Column("source_record_id", sa.String(100)),
+    sa.Column(
+        "customer_record_id",
+        sa.String(100),
+        comment="The customer's record id in a source system; linked to customer_id on resolve",
+    ),
     sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("amount", sa.Numeric(18, 2), nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
@@ -49,5 +60,6 @@ transactions = sa.Table(
     sa.UniqueConstraint("source_system", "source_record_id"),
 )
 sa.Index("ix_transactions_customer_id", transactions.c.customer_id)
+sa.Index("ix_transactions_customer_record_id", transactions.c.customer_record_id)
 
 APPEND_ONLY = ("interactions", "transactions")

@@ -59,6 +59,11 @@ responses = sa.Table(
     sa.Column("customer_id", sa.BigInteger, sa.ForeignKey("customers.id")),
     sa.Column("source_system", sa.String(50)),
     sa.Column("source_record_id", sa.String(100)),
+    sa.Column(
+        "customer_record_id",
+        sa.String(100),
+        comment="The customer's record id in a source system; linked to customer_id on resolve",
+    ),
     sa.Column("locale", sa.String(10)),
     sa.Column("started_at", sa.DateTime(timezone=True)),
     sa.Column("completed_at", sa.DateTime(timezone=True)),
@@ -66,6 +71,14 @@ responses = sa.Table(
     created_at(),
 )
 sa.Index("ix_responses_customer_id", responses.c.customer_id)
+sa.Index("ix_responses_customer_record_id", responses.c.customer_record_id)
+# A unique index, not a constraint: DuckDB cannot add a constraint to an existing table.
+sa.Index(
+    "uq_responses_source_system_source_record_id",
+    responses.c.source_system,
+    responses.c.source_record_id,
+    unique=True,
+)
 
 answers = sa.Table(
     "answers",

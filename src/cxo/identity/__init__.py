@@ -1,0 +1,1 @@
+"""Identity resolution: source records from every touchpoint into one customer each."""
