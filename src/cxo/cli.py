@@ -42,6 +42,26 @@ def _mount_synth() -> None:
 _mount_synth()
 
 
+def _mount_identity() -> None:
+    from cxo.identity.cli import customer_app, export_app, resolve
+
+    app.command("resolve")(resolve)
+    app.add_typer(customer_app, name="customer", help="Merge, unmerge and split customers.")
+    app.add_typer(export_app, name="export", help="Export identities and golden records.")
+
+
+_mount_identity()
+
+
+def _mount_imports() -> None:
+    from cxo.imports.cli import app as import_app
+
+    app.add_typer(import_app, name="import", help="Import files from touchpoint systems.")
+
+
+_mount_imports()
+
+
 def _version(value: bool) -> None:
     if value:
         console.print(f"cxo {__version__}")
@@ -103,16 +123,22 @@ def serve(
 
 @app.command()
 def demo(
+    customers: Annotated[
+        int, typer.Option(min=1000, max=1_000_000, help="Size of the demo bank (persons).")
+    ] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed of the demo world.")] = 20261122,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
     no_serve: Annotated[
         bool, typer.Option("--no-serve", help="Set up only; do not serve.")
     ] = False,
 ) -> None:
-    """Set up a demo store (user demo / password demo, admin) and serve it."""
+    """Build the demo bank (generate, import, resolve, analyse) and serve it; safe to repeat."""
+    from cxo.synth.democli import build_demo
     from cxo.web.server import prepare_demo, run
 
     prepare_demo()
+    build_demo(customers=customers, seed=seed)
     if not no_serve:
         run(host=host, port=port)
 

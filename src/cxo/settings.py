@@ -79,6 +79,32 @@ class Settings(BaseSettings):
             "Default: the store, if it is PostgreSQL."
         ),
     )
+    source_trust: str = Field(
+        default="crm,branch,web,cti",
+        description=(
+            "Source systems from most to least trusted, comma-separated; golden records take "
+            "'trusted' fields from the first source that has a value."
+        ),
+    )
+    survivorship_file: Path | None = Field(
+        default=None,
+        description=(
+            "YAML file of survivorship rules per golden-record field (trusted, recent or "
+            "frequent); fields it does not name keep the defaults in docs/customer-360.md."
+        ),
+    )
+    import_max_bytes: int = Field(
+        default=4 * 1024**3,
+        ge=1,
+        description="Largest file `cxo import` accepts, in bytes (default 4 GiB); larger files "
+        "are refused before anything is read.",
+    )
+    import_batch_rows: int = Field(
+        default=65_536,
+        ge=1,
+        le=1_000_000,
+        description="Rows an import reads, checks and stages at a time (memory stays bounded).",
+    )
 
     @field_validator("database_url", "analytics_postgres_url")
     @classmethod

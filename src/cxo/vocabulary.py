@@ -48,3 +48,26 @@ ERROR_MESSAGES = (
     N_("Reload the page and try again."),
     N_("Invalid request."),
 )
+
+# Customer 360: timeline kinds, link methods, interaction outcomes and golden-record attributes.
+TIMELINE_KINDS = (N_("interaction"), N_("transaction"), N_("response"), N_("case"), N_("survey"))
+LINK_METHODS = (N_("deterministic"), N_("probabilistic"), N_("manual"), N_("singleton"))
+OUTCOMES = (
+    N_("resolved"),
+    N_("abandoned"),
+    N_("transferred"),
+    N_("complaint"),
+    N_("unresolved"),
+    N_("callback"),
+)
+CUSTOMER_ATTRIBUTES = (
+    N_("English name"),
+    N_("Address"),
+    N_("Language"),
+    N_("Loyalty no"),
+    N_("Merged from"),
+    N_("Unmerged from"),
+    N_("Split from"),
+    N_("By"),
+    N_("Reason"),
+)

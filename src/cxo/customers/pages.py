@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Query, Request
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi import Form, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from cxo.customers import service
 from cxo.customers.schemas import CustomerRead
 from cxo.governance import audit
 from cxo.governance.permissions import allowed
 from cxo.governance.service import Principal
+from cxo.identity import service as identity
 from cxo.store.engine import connect
 from cxo.web.deps import Conn, SettingsDep, page_permission
 from cxo.web.export import csv_cell
@@ -31,15 +33,90 @@ def customers_page(
     principal: Annotated[Principal, page_permission("customers.read")],
     page: Annotated[int, Query(ge=1, le=10_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=service.MAX_PER_PAGE)] = 50,
+    q: Annotated[str, Query(max_length=service.MAX_QUERY)] = "",
 ) -> Response:
-    result = service.list_customers(
-        conn,
-        page=page,
-        per_page=per_page,
-        mask_pii=not allowed(principal.role, None, "customers.read_pii"),
+    mask = not allowed(principal.role, None, "customers.read_pii")
+    found = service.search_customers(conn, q, mask_pii=mask) if q.strip() else None
+    result = (
+        None
+        if found is not None
+        else service.list_customers(conn, page=page, per_page=per_page, mask_pii=mask)
     )
     template = "customers_table.html" if request.headers.get("hx-request") else "customers.html"
-    return render(request, template, {"result": result})
+    return render(request, template, {"result": result, "found": found, "q": q})
+
+
+@router.get("/customers/{customer_id:int}", response_class=HTMLResponse)
+def customer_page(
+    request: Request,
+    conn: Conn,
+    principal: Annotated[Principal, page_permission("customers.read")],
+    customer_id: Annotated[int, Path(ge=1, le=2**62)],
+    before: dt.datetime | None = None,
+) -> Response:
+    """Customer 360: the golden record, its source records and why each was linked, and the
+    timeline across channels (older events load in place)."""
+    mask = not allowed(principal.role, None, "customers.read_pii")
+    if before is not None and request.headers.get("hx-request"):
+        detail = service.customer_detail(conn, customer_id, mask_pii=mask)
+        events, nxt = service.timeline(conn, detail.id, before=before)
+        return render(
+            request, "customer_timeline.html", {"events": events, "next": nxt, "cid": detail.id}
+        )
+    view = service.customer_360(conn, customer_id, mask_pii=mask, before=before)
+    return render(
+        request,
+        "customer.html",
+        {
+            "view": view,
+            "c": view.customer,
+            "can_write": allowed(principal.role, None, "customers.write"),
+            "events": view.timeline,
+            "next": view.timeline_next,
+            "cid": view.customer.id,
+        },
+    )
+
+
+@router.post("/customers/{customer_id:int}/merge")
+def merge_page(
+    settings: SettingsDep,
+    principal: Annotated[Principal, page_permission("customers.write")],
+    customer_id: Annotated[int, Path(ge=1, le=2**62)],
+    other: Annotated[int, Form(ge=1, le=2**62)],
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    out = identity.merge_customers(
+        settings, actor=principal.actor, first=customer_id, second=other, reason=reason or None
+    )
+    return RedirectResponse(f"/customers/{out['survivor']}", status_code=303)
+
+
+@router.post("/customers/{customer_id:int}/unmerge")
+def unmerge_page(
+    settings: SettingsDep,
+    principal: Annotated[Principal, page_permission("customers.write")],
+    customer_id: Annotated[int, Path(ge=1, le=2**62)],
+    alias: Annotated[int | None, Form(ge=1, le=2**62)] = None,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    out = identity.unmerge_customer(
+        settings, actor=principal.actor, customer_id=customer_id, alias=alias, reason=reason or None
+    )
+    return RedirectResponse(f"/customers/{out['customer']}", status_code=303)
+
+
+@router.post("/records/{record_pk:int}/split")
+def split_page(
+    settings: SettingsDep,
+    principal: Annotated[Principal, page_permission("customers.write")],
+    record_pk: Annotated[int, Path(ge=1, le=2**62)],
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    out = identity.split_record(
+        settings, actor=principal.actor, record_pk=record_pk, reason=reason or None
+    )
+    return RedirectResponse(f"/customers/{out['customer']}", status_code=303)
 
 
 @router.get("/customers/export.csv")

@@ -22,6 +22,8 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "cases.view": frozenset(ROLES),
     "treatments.view": frozenset({"admin", "analyst"}),
     "pipeline.run": frozenset({"admin", "analyst"}),
+    "imports.read": frozenset({"admin", "analyst"}),
+    "imports.run": frozenset({"admin", "analyst"}),
     "governance.view": frozenset({"admin"}),
     "users.manage": frozenset({"admin"}),
     "audit.read": frozenset({"admin"}),
@@ -34,6 +36,7 @@ SCOPES: Final[dict[str, frozenset[str]]] = {
     "customers:write": frozenset({"customers.read", "customers.write"}),
     "pii:read": frozenset({"customers.read_pii"}),
     "analytics:run": frozenset({"pipeline.run"}),
+    "imports:write": frozenset({"imports.read", "imports.run"}),
     "audit:read": frozenset({"audit.read"}),
     "admin": frozenset({"users.manage", "governance.view", "audit.read"}),
 }

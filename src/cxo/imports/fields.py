@@ -4,13 +4,16 @@ A mapping file (or the default mapping, when a file's columns already carry thes
 source columns to these fields. ``required`` fields must be present and non-empty on every row;
 a row without one is quarantined. Types drive parsing: ``date`` and ``timestamp`` parse with the
 mapping's format (ISO 8601 by default), ``number`` as a decimal, ``phone`` normalises to E.164,
-``email`` trims and lower-cases.
+``email`` trims and lower-cases, ``enum`` checks ``choices`` (case-insensitively).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Final, Literal
+
+from cxo.interactions.models import CHANNELS, STAGES
+from cxo.vocabulary import N_
 
 FieldType = Literal["string", "date", "timestamp", "number", "phone", "email", "enum"]
 
@@ -23,6 +26,8 @@ class Field:
     max_length: int = 200
     choices: tuple[str, ...] = ()
     help: str = ""
+    max_abs: float | None = None
+    """For numbers: the largest magnitude the store column holds (larger values are bad_number)."""
 
 
 CUSTOMER_FIELDS: Final[tuple[Field, ...]] = (
@@ -49,25 +54,35 @@ CUSTOMER_FIELDS: Final[tuple[Field, ...]] = (
 INTERACTION_FIELDS: Final[tuple[Field, ...]] = (
     Field("source_record_id", required=True, max_length=100),
     Field("customer_record_id", max_length=100, help="The customer's record id in any system"),
-    Field("channel", "enum", required=True, max_length=20),
+    Field("channel", "enum", required=True, max_length=20, choices=CHANNELS),
     Field("touchpoint", max_length=100),
-    Field("stage", "enum", required=True, max_length=20),
+    Field("stage", "enum", required=True, max_length=20, choices=STAGES),
     Field("started_at", "timestamp", required=True),
     Field("ended_at", "timestamp"),
     Field("wait_seconds", "number"),
     Field("handle_seconds", "number"),
     Field("outcome", max_length=50),
     Field("team", max_length=100),
+    Field(
+        "source_system",
+        max_length=50,
+        help="The system the row comes from, for files that mix systems; default: --source",
+    ),
 )
 
 TRANSACTION_FIELDS: Final[tuple[Field, ...]] = (
     Field("source_record_id", required=True, max_length=100),
     Field("customer_record_id", max_length=100),
     Field("occurred_at", "timestamp", required=True),
-    Field("amount", "number", required=True),
+    Field("amount", "number", required=True, max_abs=1e16),
     Field("currency", required=True, max_length=3, help="ISO 4217"),
     Field("product", max_length=100),
-    Field("channel", "enum", max_length=20),
+    Field("channel", "enum", max_length=20, choices=CHANNELS),
+    Field(
+        "source_system",
+        max_length=50,
+        help="The system the row comes from, for files that mix systems; default: --source",
+    ),
 )
 
 RESPONSE_FIELDS: Final[tuple[Field, ...]] = (
@@ -89,3 +104,23 @@ FIELDS: Final[dict[str, tuple[Field, ...]]] = {
     "transactions": TRANSACTION_FIELDS,
     "responses": RESPONSE_FIELDS,
 }
+
+# Why a row was quarantined. Codes are stable (stored, filtered on); labels are for display.
+REASONS: Final[dict[str, str]] = {
+    "missing_required": N_("a required field is empty"),
+    "bad_date": N_("not a date"),
+    "bad_timestamp": N_("not a timestamp"),
+    "bad_number": N_("not a number"),
+    "bad_phone": N_("not a phone number"),
+    "bad_email": N_("not an e-mail address"),
+    "bad_value": N_("not an allowed value"),
+    "too_long": N_("too long"),
+    "ragged_row": N_("more or fewer fields than the header"),
+    "bad_encoding": N_("bytes that are not valid text"),
+    "bad_json": N_("not a JSON object"),
+    "conflict": N_("already stored with different content"),
+}
+
+# Import kinds and states as shown to people (the stored values are the English words).
+KIND_LABELS: Final = (N_("customers"), N_("interactions"), N_("transactions"), N_("responses"))
+STATE_LABELS: Final = (N_("queued"), N_("running"), N_("done"), N_("failed"))

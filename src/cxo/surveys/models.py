@@ -62,7 +62,7 @@ responses = sa.Table(
     sa.Column(
         "customer_record_id",
         sa.String(100),
-        comment="The customer's record id in a source system; linked to customer_id on resolve",
+        comment="The respondent's record id in a source system; the customer is found through it",
     ),
     sa.Column("locale", sa.String(10)),
     sa.Column("started_at", sa.DateTime(timezone=True)),

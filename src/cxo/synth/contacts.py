@@ -218,7 +218,9 @@ def _mobiles(rng: np.random.Generator, groups: _ByCity) -> pa.Array:
 def _landlines(rng: np.random.Generator, groups: _ByCity) -> pa.Array:
     def make(city: str, k: int) -> pa.Array:
         if city in _CN_CITY:
-            return _join(f"+86{_CN_CITY[city][1]}", _digits(rng, k, 8))
+            # A mainland local number never starts with 0 or 1 (those are trunk and mobile).
+            local = _join(_pick(rng, "23456789", k), _digits(rng, k, 7))
+            return _join(f"+86{_CN_CITY[city][1]}", local)
         prefixes, width = _LANDLINE[city]
         return _join(_pick(rng, prefixes, k), _digits(rng, k, width))
 

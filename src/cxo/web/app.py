@@ -21,6 +21,9 @@ from cxo.errors import CxoError
 from cxo.governance import api as governance_api
 from cxo.governance import pages as governance_pages
 from cxo.governance.ratelimit import FailureLimiter
+from cxo.imports import api as imports_api
+from cxo.imports import pages as imports_pages
+from cxo.imports.jobs import ImportJobs
 from cxo.overview import api as overview_api
 from cxo.overview import pages as overview_pages
 from cxo.settings import Settings, get_settings
@@ -35,8 +38,13 @@ PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 # Page routers in the order they match; placeholder areas (overview) come last so a domain's own
 # page replaces its placeholder by being registered earlier.
-PAGE_ROUTERS = (governance_pages.router, customers_pages.router, overview_pages.router)
-API_ROUTERS = (governance_api.router, customers_api.router, overview_api.router)
+PAGE_ROUTERS = (
+    governance_pages.router,
+    customers_pages.router,
+    imports_pages.router,
+    overview_pages.router,
+)
+API_ROUTERS = (governance_api.router, customers_api.router, imports_api.router, overview_api.router)
 
 
 def _is_api(request: Request) -> bool:
@@ -72,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.secret_key = settings.get_secret_key()
     app.state.login_limiter = FailureLimiter()
+    app.state.import_jobs = ImportJobs(settings)
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
@@ -135,7 +144,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     # Outermost first: headers on every response, then the body limit before anything reads it.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_request_bytes,
+        upload_paths=(imports_api.UPLOAD_PATH, imports_pages.UPLOAD_PATH),
+        upload_max_bytes=settings.import_max_bytes,
+    )
     app.add_middleware(SecurityHeaders)
     return app
 

@@ -13,25 +13,41 @@ class BodyTooLarge(Exception):
 
 
 class BodySizeLimit:
-    """Refuse request bodies over ``max_bytes`` with 413, by header or while streaming."""
+    """Refuse request bodies over ``max_bytes`` with 413, by header or while streaming.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    File uploads (``upload_paths``, matched exactly) may be up to ``upload_max_bytes`` instead.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        upload_paths: tuple[str, ...] = (),
+        upload_max_bytes: int | None = None,
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max = max_bytes
+        self.upload_paths = frozenset(upload_paths)
+        self.upload_max = upload_max_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        is_upload = scope.get("path") in self.upload_paths and scope.get("method") == "POST"
+        limit = self.upload_max if is_upload else self.default_max
+        await self._limited(scope, receive, send, limit)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
-                    too_big = int(value) > self.max_bytes
+                    too_big = int(value) > max_bytes
                 except ValueError:
                     await _json(send, 400, "Malformed Content-Length header.")
                     return
                 if too_big:
-                    await _json(send, 413, self._message())
+                    await _json(send, 413, _message(max_bytes))
                     return
         received = 0
         started = False
@@ -41,7 +57,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     raise BodyTooLarge()
             return message
 
@@ -55,10 +71,11 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await _json(send, 413, self._message())
+                await _json(send, 413, _message(max_bytes))
 
-    def _message(self) -> str:
-        return f"Request body too large (limit {self.max_bytes} bytes)."
+
+def _message(max_bytes: int) -> str:
+    return f"Request body too large (limit {max_bytes} bytes)."
 
 
 async def _json(send: Send, status: int, detail: str) -> None:

@@ -1,0 +1,761 @@
+"""Identity resolution against the store: stable customer ids, golden records, merge and unmerge.
+
+The engine (:mod:`cxo.identity.engine`) clusters source records; this module is the I/O edge:
+
+* it reads every customer source record and the current links, runs the engine — a full run, or
+  an incremental one that compares only unlinked records against the resolved ones — and turns
+  the clusters into customer ids that survive re-runs (:mod:`cxo.identity.stable_ids`);
+* it writes what changed: new customers, merges (the older id stays, the other becomes an alias),
+  one new link per record whose customer changed (old links are kept, inactive, as history),
+  golden records for every customer whose records changed (:mod:`cxo.identity.survivorship`), and
+  the customer of every interaction, transaction and survey response (by ``customer_record_id``);
+* manual merge, unmerge and split write constraints that every later run respects.
+
+Reads happen in one transaction, the engine runs outside any transaction, and the writes happen
+in one short write transaction that first checks no other run finished in between.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from cxo.cases.models import cases
+from cxo.customers.models import (
+    customers,
+    identity_constraints,
+    identity_links,
+    resolution_runs,
+)
+from cxo.errors import Conflict, CxoError, NotFound
+from cxo.governance import audit
+from cxo.identity import survivorship
+from cxo.identity.stable_ids import IdPlan, plan_ids, union_clusters
+from cxo.imports.fields import CUSTOMER_FIELDS
+from cxo.settings import Settings
+from cxo.store import bulk
+from cxo.store.engine import connect
+from cxo.store.metadata import utcnow
+
+FIELD_NAMES = tuple(f.name for f in CUSTOMER_FIELDS)
+MAX_CANNOT_LINK_PAIRS = 10_000
+Progress = Callable[[str], None]
+
+
+class NothingToResolve(CxoError):
+    """The store holds no customer source records."""
+
+
+@dataclass(frozen=True)
+class ResolveSummary:
+    run_id: int
+    mode: str
+    engine: str
+    records: int
+    new_records: int
+    clusters: int
+    customers_created: int
+    customers_merged: int
+    links_changed: int
+    deterministic_links: int
+    probabilistic_links: int
+    activity_linked: int
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _engine(name: str) -> Literal["duckdb", "spark"]:
+    if name not in ("duckdb", "spark"):
+        raise CxoError(f"Unknown resolution engine {name!r}.", hint="Use duckdb or spark.")
+    return "spark" if name == "spark" else "duckdb"
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def _json_field(conn: Connection, name: str) -> str:
+    if bulk.is_duckdb(conn):
+        return f"json_extract_string(payload, '$.{name}')"
+    return f"payload->>'{name}'"
+
+
+def load_records(conn: Connection, record_pks: Sequence[int] | None = None) -> pa.Table:
+    """Customer source records as the engine reads them: ``record_pk``, ``source_system``, fields."""
+    fields = ", ".join(f"{_json_field(conn, n)} AS {n}" for n in FIELD_NAMES)
+    where = ""
+    if record_pks is not None:
+        if not record_pks:
+            return _empty_records()
+        where = "WHERE id IN (" + ", ".join(str(int(p)) for p in record_pks) + ")"
+    data = bulk.query_arrow(
+        conn,
+        f"SELECT id AS record_pk, source_system, {fields} FROM source_records {where} ORDER BY id",  # noqa: S608
+    )
+    if data.num_rows == 0:
+        return _empty_records()
+    return data.cast(_records_schema())
+
+
+def _records_schema() -> pa.Schema:
+    return pa.schema(
+        [("record_pk", pa.int64()), ("source_system", pa.string())]
+        + [(n, pa.string()) for n in FIELD_NAMES]
+    )
+
+
+def _empty_records() -> pa.Table:
+    return _records_schema().empty_table()
+
+
+def current_links(conn: Connection) -> dict[int, int]:
+    """record_pk -> the live customer each record is linked to now."""
+    rows = conn.execute(
+        sa.select(identity_links.c.source_record_pk, identity_links.c.customer_id).where(
+            identity_links.c.active
+        )
+    )
+    return {int(r[0]): int(r[1]) for r in rows}
+
+
+def load_constraints(conn: Connection) -> pa.Table:
+    rows = conn.execute(
+        sa.select(
+            identity_constraints.c.record_a,
+            identity_constraints.c.record_b,
+            identity_constraints.c.kind,
+        ).order_by(identity_constraints.c.id)
+    ).all()
+    return pa.table(
+        {
+            "record_a": pa.array([int(r[0]) for r in rows], pa.int64()),
+            "record_b": pa.array([int(r[1]) for r in rows], pa.int64()),
+            "kind": pa.array([r[2] for r in rows], pa.string()),
+        }
+    )
+
+
+def _last_run(conn: Connection) -> tuple[int, dict[str, Any] | None]:
+    row = conn.execute(
+        sa.select(resolution_runs.c.id, resolution_runs.c.model)
+        .order_by(resolution_runs.c.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return 0, None
+    model = row.model
+    if isinstance(model, str):
+        model = json.loads(model)
+    return int(row.id), model
+
+
+# -- the run -------------------------------------------------------------------------------------
+
+
+def resolve_store(
+    settings: Settings,
+    *,
+    actor: str,
+    engine: str = "duckdb",
+    full: bool = False,
+    progress: Progress | None = None,
+) -> ResolveSummary:
+    """Resolve every customer source record into customers; see the module docstring."""
+    say = progress or (lambda _msg: None)
+    started = time.perf_counter()
+    say("read")
+    with connect(settings) as conn:
+        records = load_records(conn)
+        links = current_links(conn)
+        constraints = load_constraints(conn)
+        last_run, model = _last_run(conn)
+    if records.num_rows == 0:
+        raise NothingToResolve(
+            "There are no customer records to resolve.",
+            hint="Import some first: `cxo import customers FILE --source NAME`.",
+        )
+    from cxo.identity.engine import resolve, resolve_incremental
+
+    pks = records["record_pk"].to_pylist()
+    new_pks = [p for p in pks if p not in links]
+    incremental = not full and model is not None and bool(links)
+    say("match")
+    if incremental and not new_pks:
+        clusters = {p: links[p] for p in pks}
+        assignments = None
+        mode, stats = "incremental", {"deterministic_edges": 0, "probabilistic_edges": 0}
+    elif incremental:
+        assert model is not None
+        offset = max(pks) + 1
+        linked_mask = pc.is_in(records["record_pk"], pa.array(list(links), pa.int64()))
+        existing = records.filter(linked_mask)
+        existing = existing.append_column(
+            "cluster",
+            pa.array([links[p] + offset for p in existing["record_pk"].to_pylist()], pa.int64()),
+        )
+        new = records.filter(pc.invert(linked_mask))
+        result = resolve_incremental(new, existing, model=model, constraints=constraints)
+        assignments = result.assignments
+        clusters = {p: links[p] + offset for p in links}
+        clusters.update(
+            zip(
+                assignments["record_pk"].to_pylist(),
+                assignments["cluster"].to_pylist(),
+                strict=True,
+            )
+        )
+        clusters = union_clusters(clusters, result.stats.get("bridges", []))
+        mode, stats = "incremental", result.stats
+    else:
+        result = resolve(records, constraints=constraints, engine=_engine(engine))
+        assignments, model = result.assignments, result.model
+        clusters = dict(
+            zip(
+                assignments["record_pk"].to_pylist(),
+                assignments["cluster"].to_pylist(),
+                strict=True,
+            )
+        )
+        mode, stats = "full", result.stats
+    plan = plan_ids(clusters, links)
+    say("write")
+    with connect(settings, write=True) as conn:
+        if _last_run(conn)[0] != last_run:
+            raise Conflict(
+                "Another resolution run finished while this one was running.",
+                hint="Run `cxo resolve` again.",
+            )
+        summary = _write_plan(
+            conn,
+            settings,
+            plan=plan,
+            links=links,
+            records=records,
+            assignments=assignments,
+            meta={
+                "mode": mode,
+                "engine": engine,
+                "records": len(pks),
+                "new_records": len(new_pks),
+                "clusters": len(set(clusters.values())),
+                "deterministic_links": int(stats.get("deterministic_edges", 0)),
+                "probabilistic_links": int(stats.get("probabilistic_edges", 0)),
+                "model": model,
+                "actor": actor,
+            },
+            started=started,
+        )
+        audit.record(
+            conn,
+            actor=actor,
+            action="identity.resolve",
+            object_type="resolution_run",
+            object_id=summary.run_id,
+            after=summary.as_dict(),
+        )
+    return summary
+
+
+def _write_plan(
+    conn: Connection,
+    settings: Settings,
+    *,
+    plan: IdPlan,
+    links: dict[int, int],
+    records: pa.Table,
+    assignments: pa.Table | None,
+    meta: dict[str, Any],
+    started: float,
+) -> ResolveSummary:
+    now = utcnow()
+    run_id = bulk.next_ids(conn, "resolution_runs_id_seq", 1)[0]
+    placeholders = sorted(plan.new_customers, reverse=True)  # -1, -2, … in cluster order
+    new_ids = dict(
+        zip(placeholders, bulk.next_ids(conn, "customers_id_seq", len(placeholders)), strict=True)
+    )
+    if new_ids:
+        n = len(new_ids)
+        ts = pa.array([now] * n, pa.timestamp("us", tz="UTC"))
+        bulk.append_rows(
+            conn,
+            customers,
+            pa.table(
+                {
+                    "id": pa.array(list(new_ids.values()), pa.int64()),
+                    "created_at": ts,
+                    "updated_at": ts,
+                }
+            ),
+        )
+    for alias, survivor in plan.merges:
+        _merge_rows(conn, alias=alias, survivor=survivor, now=now)
+    final = {r: new_ids.get(c, c) for r, c in plan.record_customer.items()}
+    changed = [r for r, c in final.items() if links.get(r) != c]
+    _relink(conn, changed, final, assignments, run_id=run_id, now=now)
+    affected = {final[r] for r in changed} | {links[r] for r in changed if r in links}
+    affected |= {s for _, s in plan.merges}
+    affected -= {a for a, _ in plan.merges}
+    refresh_golden(conn, settings, affected, records=records, final=final)
+    activity = link_activity(conn)
+    summary = ResolveSummary(
+        run_id=run_id,
+        mode=meta["mode"],
+        engine=meta["engine"],
+        records=meta["records"],
+        new_records=meta["new_records"],
+        clusters=meta["clusters"],
+        customers_created=len(new_ids),
+        customers_merged=len(plan.merges),
+        links_changed=len(changed),
+        deterministic_links=meta["deterministic_links"],
+        probabilistic_links=meta["probabilistic_links"],
+        activity_linked=activity,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    conn.execute(
+        resolution_runs.insert().values(
+            id=run_id,
+            mode=summary.mode,
+            engine=summary.engine,
+            records=summary.records,
+            new_records=summary.new_records,
+            clusters=summary.clusters,
+            customers_created=summary.customers_created,
+            customers_merged=summary.customers_merged,
+            deterministic_links=summary.deterministic_links,
+            probabilistic_links=summary.probabilistic_links,
+            model=meta["model"],
+            actor=meta["actor"],
+            seconds=summary.seconds,
+            created_at=now,
+        )
+    )
+    return summary
+
+
+def _merge_rows(conn: Connection, *, alias: int, survivor: int, now: dt.datetime) -> None:
+    """Make ``alias`` an alias of ``survivor``; earlier aliases of ``alias`` follow it."""
+    conn.execute(
+        customers.update()
+        .where(customers.c.merged_into_id == alias)
+        .values(merged_into_id=survivor, updated_at=now)
+    )
+    conn.execute(
+        customers.update()
+        .where(customers.c.id == alias)
+        .values(merged_into_id=survivor, updated_at=now)
+    )
+    # Cases were opened for the customer, not for a record: they follow it.
+    conn.execute(cases.update().where(cases.c.customer_id == alias).values(customer_id=survivor))
+
+
+def _relink(
+    conn: Connection,
+    changed: Sequence[int],
+    final: dict[int, int],
+    assignments: pa.Table | None,
+    *,
+    run_id: int | None,
+    now: dt.datetime,
+    method: str | None = None,
+    explanation: dict[str, Any] | None = None,
+) -> None:
+    """Deactivate the current links of ``changed`` records and link each to ``final[record]``."""
+    if not changed:
+        return
+    ids = pa.table({"record_pk": pa.array(list(changed), pa.int64())})
+    with bulk.staged(conn, ids) as name:
+        conn.execute(
+            sa.text(
+                f"UPDATE identity_links SET active = false WHERE active AND source_record_pk IN "  # noqa: S608
+                f"(SELECT record_pk FROM {name})"
+            )
+        )
+    how: dict[int, tuple[str, float | None, str]] = {}
+    if assignments is not None and method is None:
+        for pk, m, w, e in zip(
+            assignments["record_pk"].to_pylist(),
+            assignments["method"].to_pylist(),
+            assignments["match_weight"].to_pylist(),
+            assignments["explanation"].to_pylist(),
+            strict=True,
+        ):
+            how[pk] = (m, w, e)
+    default = (method or "deterministic", None, json.dumps(explanation or {}, ensure_ascii=False))
+    methods, weights, explanations = [], [], []
+    for r in changed:
+        m, w, e = how.get(r, default)
+        methods.append("deterministic" if m == "singleton" else m)
+        weights.append(w)
+        explanations.append(e if isinstance(e, str) else json.dumps(e or {}, ensure_ascii=False))
+    n = len(changed)
+    data = pa.table(
+        {
+            "id": pa.array(bulk.next_ids(conn, "identity_links_id_seq", n), pa.int64()),
+            "source_record_pk": pa.array(list(changed), pa.int64()),
+            "customer_id": pa.array([final[r] for r in changed], pa.int64()),
+            "method": pa.array(methods, pa.string()),
+            "match_weight": pa.array(weights, pa.float64()),
+            "explanation": pa.array(explanations, pa.string()),
+            "active": pa.array([True] * n, pa.bool_()),
+            "run_id": pa.array([run_id] * n, pa.int64()),
+            "created_at": pa.array([now] * n, pa.timestamp("us", tz="UTC")),
+        }
+    )
+    bulk.append_rows(conn, identity_links, data)
+
+
+def _romanise(names: Sequence[str | None]) -> list[str | None]:
+    """Latin-script search form of each name: pinyin for Chinese characters (cached per name)."""
+    from pypinyin import lazy_pinyin
+
+    cache: dict[str, str] = {}
+    out: list[str | None] = []
+    for name in names:
+        if not name:
+            out.append(None)
+            continue
+        hit = cache.get(name)
+        if hit is None:
+            if any("\u3400" <= ch <= "\u9fff" for ch in name):
+                hit = " ".join(lazy_pinyin(name)).lower()
+            else:
+                hit = name.lower()
+            cache[name] = hit
+        out.append(hit)
+    return out
+
+
+GOLDEN_COLUMNS = (
+    "display_name",
+    "given_name",
+    "family_name",
+    "email",
+    "phone_e164",
+    "gender",
+    "city",
+    "country",
+)
+
+
+def refresh_golden(
+    conn: Connection,
+    settings: Settings,
+    customer_ids: set[int],
+    *,
+    records: pa.Table | None = None,
+    final: dict[int, int] | None = None,
+) -> int:
+    """Recompute the golden record of each live customer in ``customer_ids``."""
+    if not customer_ids:
+        return 0
+    if records is None or final is None:
+        links = current_links(conn)
+        final = {r: c for r, c in links.items() if c in customer_ids}
+        records = load_records(conn, sorted(final))
+    wanted = [c in customer_ids for c in (final.get(p) for p in records["record_pk"].to_pylist())]
+    subset = records.filter(pa.array(wanted, pa.bool_()))
+    if subset.num_rows == 0:
+        return 0
+    subset = subset.append_column(
+        "customer_id", pa.array([final[p] for p in subset["record_pk"].to_pylist()], pa.int64())
+    )
+    trust = [s.strip() for s in settings.source_trust.split(",") if s.strip()]
+    golden = survivorship.golden_records(
+        subset, trust=trust, rules=survivorship.load_rules(settings.survivorship_file)
+    )
+    names = golden["display_name"].to_pylist()
+    extra = [c for c in survivorship.GOLDEN_FIELDS if c not in GOLDEN_COLUMNS and c != "birth_date"]
+    attributes = [
+        json.dumps(
+            {k: v for k, v in zip([*extra, "sources"], vals, strict=True) if v is not None}
+            | ({"sources": json.loads(vals[-1])} if vals[-1] else {}),
+            ensure_ascii=False,
+        )
+        for vals in zip(*(golden[c].to_pylist() for c in [*extra, "sources"]), strict=True)
+    ]
+    birth = pc.cast(
+        pc.strptime(golden["birth_date"], "%Y-%m-%d", "s", error_is_null=True), pa.date32()
+    )
+    data = pa.table(
+        {
+            "customer_id": golden["customer_id"],
+            **{c: golden[c] for c in GOLDEN_COLUMNS},
+            "name_latin": pa.array(_romanise(names), pa.string()),
+            "birth_date": birth,
+            "attributes": pa.array(attributes, pa.string()),
+            "updated_at": pa.array([utcnow()] * golden.num_rows, pa.timestamp("us", tz="UTC")),
+        }
+    )
+    cols = [*GOLDEN_COLUMNS, "name_latin", "birth_date", "attributes", "updated_at"]
+    cast = "::JSON" if bulk.is_duckdb(conn) else "::json"
+    sets = ", ".join(f"{c} = g.{c}{cast if c == 'attributes' else ''}" for c in cols)
+    with bulk.staged(conn, data) as name:
+        conn.execute(
+            sa.text(f"UPDATE customers SET {sets} FROM {name} g WHERE customers.id = g.customer_id")  # noqa: S608
+        )
+    return data.num_rows
+
+
+ACTIVITY_TABLES = ("interactions", "transactions")
+"""Tables whose ``customer_id`` follows ``customer_record_id``. Survey responses are not among
+them: answers reference responses, and DuckDB cannot update a foreign-key column of a referenced
+row; the timeline finds imported responses through ``customer_record_id`` instead."""
+
+
+def link_activity(conn: Connection) -> int:
+    """Point every interaction and transaction at its record's (live) customer.
+
+    Rows whose ``customer_record_id`` names no resolved record keep (or get back) no customer.
+    Returns the number of rows whose customer changed.
+    """
+    changed = 0
+    mapping = (
+        "SELECT sr.source_record_id AS rid, min(l.customer_id) AS cid FROM source_records sr "
+        "JOIN identity_links l ON l.source_record_pk = sr.id AND l.active "
+        "GROUP BY sr.source_record_id"
+    )
+    for table in ACTIVITY_TABLES:
+        result = conn.execute(
+            sa.text(
+                f"UPDATE {table} SET customer_id = m.cid FROM ({mapping}) m "  # noqa: S608
+                f"WHERE {table}.customer_record_id = m.rid "
+                f"AND {table}.customer_id IS DISTINCT FROM m.cid"
+            )
+        )
+        changed += max(0, result.rowcount or 0)
+    return changed
+
+
+# -- manual decisions ----------------------------------------------------------------------------
+
+
+def live_customer(conn: Connection, customer_id: int) -> int:
+    """The live customer ``customer_id`` is, following an alias to its survivor."""
+    row = conn.execute(
+        sa.select(customers.c.id, customers.c.merged_into_id).where(customers.c.id == customer_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"No customer with id {customer_id}.")
+    return int(row.merged_into_id or row.id)
+
+
+def _records_of(conn: Connection, customer_id: int) -> list[int]:
+    return [
+        int(r[0])
+        for r in conn.execute(
+            sa.select(identity_links.c.source_record_pk)
+            .where(identity_links.c.active, identity_links.c.customer_id == customer_id)
+            .order_by(identity_links.c.source_record_pk)
+        )
+    ]
+
+
+def _add_constraints(
+    conn: Connection, a: Sequence[int], b: Sequence[int], kind: str, reason: str | None, actor: str
+) -> int:
+    pairs = [(x, y) for x in a for y in b][:MAX_CANNOT_LINK_PAIRS]
+    if kind == "must_link":
+        pairs = pairs[:1]
+    now = utcnow()
+    for x, y in pairs:
+        conn.execute(
+            identity_constraints.insert().values(
+                record_a=min(x, y),
+                record_b=max(x, y),
+                kind=kind,
+                reason=reason,
+                actor=actor,
+                created_at=now,
+            )
+        )
+    return len(pairs)
+
+
+def _drop_constraints(conn: Connection, a: Sequence[int], b: Sequence[int], kind: str) -> None:
+    c = identity_constraints.c
+    conn.execute(
+        identity_constraints.delete().where(
+            c.kind == kind,
+            sa.or_(
+                sa.and_(c.record_a.in_(a), c.record_b.in_(b)),
+                sa.and_(c.record_a.in_(b), c.record_b.in_(a)),
+            ),
+        )
+    )
+
+
+def merge_customers(
+    settings: Settings, *, actor: str, first: int, second: int, reason: str | None = None
+) -> dict[str, int]:
+    """Merge two customers by hand: the older id survives and the other becomes its alias."""
+    with connect(settings, write=True) as conn:
+        a, b = live_customer(conn, first), live_customer(conn, second)
+        if a == b:
+            raise Conflict(f"Customers {first} and {second} are already one customer ({a}).")
+        survivor, alias = min(a, b), max(a, b)
+        kept, moved = _records_of(conn, survivor), _records_of(conn, alias)
+        now = utcnow()
+        _drop_constraints(conn, kept, moved, "cannot_link")
+        if kept and moved:
+            _add_constraints(conn, kept, moved, "must_link", reason, actor)
+        _merge_rows(conn, alias=alias, survivor=survivor, now=now)
+        final = dict.fromkeys(moved, survivor)
+        _relink(
+            conn,
+            moved,
+            final,
+            None,
+            run_id=None,
+            now=now,
+            method="manual",
+            explanation={"merged_from": alias, "by": actor, "reason": reason},
+        )
+        refresh_golden(conn, settings, {survivor})
+        link_activity(conn)
+        out = {"survivor": survivor, "alias": alias, "records_moved": len(moved)}
+        audit.record(
+            conn,
+            actor=actor,
+            action="customers.merge",
+            object_type="customer",
+            object_id=survivor,
+            before={"customers": [survivor, alias]},
+            after=out | {"reason": reason},
+        )
+    return out
+
+
+def unmerge_customer(
+    settings: Settings,
+    *,
+    actor: str,
+    customer_id: int,
+    alias: int | None = None,
+    reason: str | None = None,
+) -> dict[str, int]:
+    """Undo a merge: the alias (the latest merged, unless named) is a customer again with the
+    records it had, and later runs keep the two apart."""
+    with connect(settings, write=True) as conn:
+        survivor = live_customer(conn, customer_id)
+        aliases = (
+            conn.execute(
+                sa.select(customers.c.id)
+                .where(customers.c.merged_into_id == survivor)
+                .order_by(customers.c.updated_at.desc(), customers.c.id.desc())
+            )
+            .scalars()
+            .all()
+        )
+        if not aliases:
+            raise Conflict(
+                f"Customer {survivor} was never merged with another customer; there is nothing to "
+                "unmerge.",
+                hint="To take one source record out of a customer, split the record instead.",
+            )
+        if alias is None:
+            alias = int(aliases[0])
+        elif alias not in aliases:
+            raise NotFound(f"Customer {alias} is not an alias of customer {survivor}.")
+        current = set(_records_of(conn, survivor))
+        had = {
+            int(r[0])
+            for r in conn.execute(
+                sa.select(identity_links.c.source_record_pk).where(
+                    identity_links.c.customer_id == alias
+                )
+            )
+        }
+        moved = sorted(current & had)
+        if not moved or len(moved) == len(current):
+            raise Conflict(
+                f"The records of customer {alias} can no longer be told apart from those of "
+                f"customer {survivor}.",
+                hint="Split single records out instead.",
+            )
+        kept = sorted(current - set(moved))
+        now = utcnow()
+        _drop_constraints(conn, kept, moved, "must_link")
+        _add_constraints(conn, kept, moved, "cannot_link", reason, actor)
+        conn.execute(
+            customers.update()
+            .where(customers.c.id == alias)
+            .values(merged_into_id=None, updated_at=now)
+        )
+        _relink(
+            conn,
+            moved,
+            dict.fromkeys(moved, alias),
+            None,
+            run_id=None,
+            now=now,
+            method="manual",
+            explanation={"unmerged_from": survivor, "by": actor, "reason": reason},
+        )
+        refresh_golden(conn, settings, {survivor, alias})
+        link_activity(conn)
+        out = {"customer": survivor, "restored": alias, "records_moved": len(moved)}
+        audit.record(
+            conn,
+            actor=actor,
+            action="customers.unmerge",
+            object_type="customer",
+            object_id=survivor,
+            after=out | {"reason": reason},
+        )
+    return out
+
+
+def split_record(
+    settings: Settings, *, actor: str, record_pk: int, reason: str | None = None
+) -> dict[str, int]:
+    """Take one source record out of its customer into a new customer, and keep it out."""
+    with connect(settings, write=True) as conn:
+        row = conn.execute(
+            sa.select(identity_links.c.customer_id).where(
+                identity_links.c.active, identity_links.c.source_record_pk == record_pk
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"No resolved source record with id {record_pk}.")
+        customer_id = int(row.customer_id)
+        others = [r for r in _records_of(conn, customer_id) if r != record_pk]
+        if not others:
+            raise Conflict(f"Record {record_pk} is the only record of customer {customer_id}.")
+        now = utcnow()
+        new_id = bulk.next_ids(conn, "customers_id_seq", 1)[0]
+        conn.execute(customers.insert().values(id=new_id, created_at=now, updated_at=now))
+        _drop_constraints(conn, others, [record_pk], "must_link")
+        _add_constraints(conn, others, [record_pk], "cannot_link", reason, actor)
+        _relink(
+            conn,
+            [record_pk],
+            {record_pk: new_id},
+            None,
+            run_id=None,
+            now=now,
+            method="manual",
+            explanation={"split_from": customer_id, "by": actor, "reason": reason},
+        )
+        refresh_golden(conn, settings, {customer_id, new_id})
+        link_activity(conn)
+        out = {"customer": customer_id, "new_customer": new_id, "record": record_pk}
+        audit.record(
+            conn,
+            actor=actor,
+            action="customers.split",
+            object_type="customer",
+            object_id=customer_id,
+            after=out | {"reason": reason},
+        )
+    return out

@@ -1,0 +1,228 @@
+"""Manual merge, unmerge and split on the store; golden records; activity follows its customer."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from cxo.customers.models import customers, identity_constraints, identity_links
+from cxo.errors import Conflict, NotFound
+from cxo.governance.models import audit_log
+from cxo.identity import service
+from cxo.interactions.models import interactions
+from cxo.settings import Settings
+from cxo.store.engine import connect
+from tests.identity.seed import seed_customers
+
+ANNA = [
+    (
+        "crm",
+        "C1",
+        {
+            "full_name": "陈安娜",
+            "email": "anna@example.com",
+            "phone": "+85291234567",
+            "birth_date": "1990-02-03",
+            "updated_at": "2024-01-01T00:00:00",
+        },
+    ),
+    (
+        "web",
+        "W1",
+        {
+            "full_name": "Anna Chan",
+            "email": "anna.new@example.com",
+            "updated_at": "2025-06-01T00:00:00",
+        },
+    ),
+]
+BOB = [("cti", "T1", {"full_name": "Bob Lee", "phone": "+85298765432"})]
+
+
+def _live(settings: Settings) -> dict[int, int | None]:
+    with connect(settings) as conn:
+        return {r.id: r.merged_into_id for r in conn.execute(sa.select(customers))}
+
+
+def test_golden_record_survivorship(any_store: Settings) -> None:
+    (anna,) = seed_customers(any_store, [ANNA])
+    with connect(any_store) as conn:
+        row = conn.execute(sa.select(customers).where(customers.c.id == anna)).one()
+    assert row.display_name == "陈安娜"  # trusted: crm before web
+    assert row.email == "anna.new@example.com"  # recent
+    assert row.phone_e164 == "+85291234567"
+    assert row.birth_date == dt.date(1990, 2, 3)
+    assert row.name_latin == "chen an na"
+
+
+def test_merge_keeps_older_id_and_alias_still_resolves(any_store: Settings) -> None:
+    anna, bob = seed_customers(any_store, [ANNA, BOB])
+    with connect(any_store, write=True) as conn:
+        conn.execute(
+            interactions.insert().values(
+                source_system="cti",
+                source_record_id="IX1",
+                customer_record_id="T1",
+                channel="phone",
+                stage="service",
+                started_at=dt.datetime(2025, 2, 1, tzinfo=dt.UTC),
+                created_at=dt.datetime(2025, 2, 1, tzinfo=dt.UTC),
+            )
+        )
+        assert service.link_activity(conn) == 1
+    out = service.merge_customers(any_store, actor="t", first=bob, second=anna, reason="same")
+    assert out == {"survivor": anna, "alias": bob, "records_moved": 1}
+    assert _live(any_store)[bob] == anna
+    with connect(any_store) as conn:
+        assert service.live_customer(conn, bob) == anna
+        cid = conn.execute(sa.select(interactions.c.customer_id)).scalar_one()
+        assert cid == anna  # history moved with the merge
+        kinds = conn.execute(sa.select(identity_constraints.c.kind)).scalars().all()
+        assert kinds == ["must_link"]
+        actions = conn.execute(sa.select(audit_log.c.action)).scalars().all()
+        assert "customers.merge" in actions
+    with pytest.raises(Conflict):
+        service.merge_customers(any_store, actor="t", first=anna, second=bob)
+
+
+def test_unmerge_restores_alias_with_its_records(any_store: Settings) -> None:
+    anna, bob = seed_customers(any_store, [ANNA, BOB])
+    service.merge_customers(any_store, actor="t", first=anna, second=bob)
+    out = service.unmerge_customer(any_store, actor="t", customer_id=anna)
+    assert out == {"customer": anna, "restored": bob, "records_moved": 1}
+    assert _live(any_store)[bob] is None
+    with connect(any_store) as conn:
+        kinds = conn.execute(sa.select(identity_constraints.c.kind)).scalars().all()
+        assert kinds == ["cannot_link"] * 2  # the must-link is gone; 2 × 1 cannot-links
+        assert sorted(service.current_links(conn).values()) == [anna, anna, bob]
+        # History is kept: the record's earlier links are inactive, not deleted.
+        assert (
+            conn.execute(sa.select(sa.func.count()).select_from(identity_links)).scalar_one() == 5
+        )
+
+
+def test_unmerge_of_never_merged_customer_is_a_clear_conflict(any_store: Settings) -> None:
+    (anna,) = seed_customers(any_store, [ANNA])
+    with pytest.raises(Conflict, match="never merged"):
+        service.unmerge_customer(any_store, actor="t", customer_id=anna)
+    with pytest.raises(NotFound):
+        service.unmerge_customer(any_store, actor="t", customer_id=99999)
+
+
+def test_split_moves_one_record_to_a_new_customer(any_store: Settings) -> None:
+    (anna,) = seed_customers(any_store, [ANNA])
+    with connect(any_store) as conn:
+        pk = min(service.current_links(conn))
+    out = service.split_record(any_store, actor="t", record_pk=pk)
+    assert out["customer"] == anna and out["new_customer"] > anna
+    with connect(any_store) as conn:
+        links = service.current_links(conn)
+        assert links[pk] == out["new_customer"]
+        row = conn.execute(sa.select(customers).where(customers.c.id == out["new_customer"])).one()
+        assert row.display_name == "陈安娜"
+    with pytest.raises(Conflict, match="only record"):
+        service.split_record(any_store, actor="t", record_pk=pk)
+
+
+# -- resolve_store with the real engine ------------------------------------------------------------
+
+from tests.identity.seed import add_record  # noqa: E402
+
+PEOPLE_RECORDS = [
+    (
+        "crm",
+        "C-ANNA",
+        {
+            "family_name": "陈",
+            "given_name": "安娜",
+            "email": "anna.chen@example.com",
+            "phone": "+85291234567",
+            "birth_date": "1990-02-03",
+        },
+    ),
+    ("web", "W-ANNA", {"full_name": "Anna Chan", "email": "anna.chen@example.com"}),
+    (
+        "crm",
+        "C-BOB",
+        {
+            "family_name": "Lee",
+            "given_name": "Robert",
+            "email": "bob.lee@example.com",
+            "phone": "+85298765432",
+            "birth_date": "1975-11-30",
+        },
+    ),
+    ("cti", "T-BOB", {"full_name": "Bob Lee", "phone": "+85298765432"}),
+    (
+        "crm",
+        "C-CARL",
+        {
+            "family_name": "Smith",
+            "given_name": "Carl",
+            "email": "carl@example.co.uk",
+            "phone": "+447700900123",
+            "birth_date": "1988-06-01",
+        },
+    ),
+]
+
+
+def _add(settings: Settings, rows: list[tuple[str, str, dict[str, str]]]) -> dict[str, int]:
+    with connect(settings, write=True) as conn:
+        return {rid: add_record(conn, system, rid, fields) for system, rid, fields in rows}
+
+
+def test_resolve_store_full_then_incremental_keeps_ids(any_store: Settings) -> None:
+    with pytest.raises(service.NothingToResolve):
+        service.resolve_store(any_store, actor="t")
+    pks = _add(any_store, PEOPLE_RECORDS)
+    first = service.resolve_store(any_store, actor="t")
+    assert (first.mode, first.records, first.customers_created) == ("full", 5, 3)
+    with connect(any_store) as conn:
+        links = service.current_links(conn)
+    anna, bob = links[pks["C-ANNA"]], links[pks["C-BOB"]]
+    assert links[pks["W-ANNA"]] == anna and links[pks["T-BOB"]] == bob != anna
+    # Nothing new: an incremental run that changes nothing.
+    again = service.resolve_store(any_store, actor="t")
+    assert (again.mode, again.customers_created, again.links_changed) == ("incremental", 0, 0)
+    # A new record of Anna joins her customer without re-clustering.
+    new = _add(
+        any_store,
+        [
+            (
+                "branch",
+                "B-ANNA",
+                {"full_name": "陈安娜", "phone": "+85291234567", "birth_date": "1990-02-03"},
+            )
+        ],
+    )
+    inc = service.resolve_store(any_store, actor="t")
+    assert (inc.mode, inc.new_records, inc.customers_created) == ("incremental", 1, 0)
+    with connect(any_store) as conn:
+        assert service.current_links(conn)[new["B-ANNA"]] == anna
+    # A full re-run keeps every id.
+    full = service.resolve_store(any_store, actor="t", full=True)
+    assert (full.customers_created, full.customers_merged, full.links_changed) == (0, 0, 0)
+    with connect(any_store) as conn:
+        assert service.current_links(conn)[pks["C-BOB"]] == bob
+        actions = conn.execute(sa.select(audit_log.c.action)).scalars().all()
+    assert actions.count("identity.resolve") == 4
+
+
+def test_unmerge_survives_a_full_rerun(store: Settings) -> None:
+    pks = _add(store, PEOPLE_RECORDS)
+    service.resolve_store(store, actor="t")
+    with connect(store) as conn:
+        anna = service.current_links(conn)[pks["C-ANNA"]]
+        carl = service.current_links(conn)[pks["C-CARL"]]
+    service.merge_customers(store, actor="t", first=anna, second=carl)
+    service.resolve_store(store, actor="t", full=True)
+    with connect(store) as conn:
+        assert service.current_links(conn)[pks["C-CARL"]] == min(anna, carl)  # must-link holds
+    service.unmerge_customer(store, actor="t", customer_id=min(anna, carl))
+    service.resolve_store(store, actor="t", full=True)
+    with connect(store) as conn:
+        links = service.current_links(conn)
+    assert links[pks["C-CARL"]] != links[pks["C-ANNA"]]  # cannot-link holds
