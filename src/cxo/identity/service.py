@@ -595,6 +595,37 @@ def _drop_constraints(conn: Connection, a: Sequence[int], b: Sequence[int], kind
     )
 
 
+def _manual_move(
+    conn: Connection,
+    settings: Settings,
+    records: Sequence[int],
+    to: dict[int, int],
+    *,
+    explanation: dict[str, Any],
+    refresh: set[int],
+    actor: str,
+    action: str,
+    object_id: int,
+    after: dict[str, Any],
+    before: Any = None,
+) -> None:
+    """Link ``records`` by hand, refresh the golden records and activity, and audit it."""
+    _relink(
+        conn, records, to, None, run_id=None, now=utcnow(), method="manual", explanation=explanation
+    )
+    refresh_golden(conn, settings, refresh)
+    link_activity(conn)
+    audit.record(
+        conn,
+        actor=actor,
+        action=action,
+        object_type="customer",
+        object_id=object_id,
+        before=before,
+        after=after,
+    )
+
+
 def merge_customers(
     settings: Settings, *, actor: str, first: int, second: int, reason: str | None = None
 ) -> dict[str, int]:
@@ -611,24 +642,16 @@ def merge_customers(
             _add_constraints(conn, kept, moved, "must_link", reason, actor)
         _merge_rows(conn, alias=alias, survivor=survivor, now=now)
         final = dict.fromkeys(moved, survivor)
-        _relink(
+        out = {"survivor": survivor, "alias": alias, "records_moved": len(moved)}
+        _manual_move(
             conn,
+            settings,
             moved,
             final,
-            None,
-            run_id=None,
-            now=now,
-            method="manual",
             explanation={"merged_from": alias, "by": actor, "reason": reason},
-        )
-        refresh_golden(conn, settings, {survivor})
-        link_activity(conn)
-        out = {"survivor": survivor, "alias": alias, "records_moved": len(moved)}
-        audit.record(
-            conn,
+            refresh={survivor},
             actor=actor,
             action="customers.merge",
-            object_type="customer",
             object_id=survivor,
             before={"customers": [survivor, alias]},
             after=out | {"reason": reason},
@@ -692,24 +715,16 @@ def unmerge_customer(
             .where(customers.c.id == alias)
             .values(merged_into_id=None, updated_at=now)
         )
-        _relink(
+        out = {"customer": survivor, "restored": alias, "records_moved": len(moved)}
+        _manual_move(
             conn,
+            settings,
             moved,
             dict.fromkeys(moved, alias),
-            None,
-            run_id=None,
-            now=now,
-            method="manual",
             explanation={"unmerged_from": survivor, "by": actor, "reason": reason},
-        )
-        refresh_golden(conn, settings, {survivor, alias})
-        link_activity(conn)
-        out = {"customer": survivor, "restored": alias, "records_moved": len(moved)}
-        audit.record(
-            conn,
+            refresh={survivor, alias},
             actor=actor,
             action="customers.unmerge",
-            object_type="customer",
             object_id=survivor,
             after=out | {"reason": reason},
         )
@@ -737,24 +752,16 @@ def split_record(
         conn.execute(customers.insert().values(id=new_id, created_at=now, updated_at=now))
         _drop_constraints(conn, others, [record_pk], "must_link")
         _add_constraints(conn, others, [record_pk], "cannot_link", reason, actor)
-        _relink(
+        out = {"customer": customer_id, "new_customer": new_id, "record": record_pk}
+        _manual_move(
             conn,
+            settings,
             [record_pk],
             {record_pk: new_id},
-            None,
-            run_id=None,
-            now=now,
-            method="manual",
             explanation={"split_from": customer_id, "by": actor, "reason": reason},
-        )
-        refresh_golden(conn, settings, {customer_id, new_id})
-        link_activity(conn)
-        out = {"customer": customer_id, "new_customer": new_id, "record": record_pk}
-        audit.record(
-            conn,
+            refresh={customer_id, new_id},
             actor=actor,
             action="customers.split",
-            object_type="customer",
             object_id=customer_id,
             after=out | {"reason": reason},
         )
