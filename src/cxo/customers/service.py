@@ -22,6 +22,7 @@ from cxo.customers.schemas import (
     TimelineEvent,
 )
 from cxo.errors import NotFound
+from cxo.identity.romanise import search_name
 from cxo.interactions.models import interactions, transactions
 from cxo.surveys.models import answers, responses, surveys
 
@@ -78,12 +79,8 @@ _PHONEISH = re.compile(r"^\+?[\d\s().-]{6,}$")
 
 
 def _latin_key(text: str) -> str:
-    """The search form of a name: pinyin for Chinese characters, lower case, no spaces."""
-    if any("\u3400" <= ch <= "\u9fff" for ch in text):
-        from pypinyin import lazy_pinyin
-
-        text = "".join(lazy_pinyin(text))
-    return re.sub(r"[\s,.'-]+", "", text.lower())
+    """A query in the golden records' search form, without spaces or punctuation."""
+    return re.sub(r"[\s,.'-]+", "", search_name(text))
 
 
 def search_customers(

@@ -520,3 +520,18 @@ def parse_name(full: str | None, family: str | None = None, given: str | None = 
         return EMPTY
     fam, giv = split_latin(tokens)
     return _latin_name(fam, giv, english)
+
+
+@lru_cache(maxsize=65536)
+def search_name(name: str) -> str:
+    """The Latin-script search form of a name: lower case, Chinese characters in toneless pinyin
+    (phrase-aware, so polyphones read right), one space between syllables or words.
+
+    Golden records store it (``customers.name_latin``); searches compare it without spaces, so
+    "张伟", "zhang wei" and "ZhangWei" meet.
+    """
+    if _HAN.search(name):
+        from pypinyin import lazy_pinyin
+
+        name = " ".join(lazy_pinyin(name))
+    return " ".join(name.lower().split())

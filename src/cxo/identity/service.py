@@ -39,6 +39,7 @@ from cxo.customers.models import (
 from cxo.errors import Conflict, CxoError, NotFound
 from cxo.governance import audit
 from cxo.identity import survivorship
+from cxo.identity.romanise import search_name
 from cxo.identity.stable_ids import IdPlan, plan_ids, union_clusters
 from cxo.imports.fields import CUSTOMER_FIELDS
 from cxo.settings import Settings
@@ -415,27 +416,6 @@ def _relink(
     bulk.append_rows(conn, identity_links, data)
 
 
-def _romanise(names: Sequence[str | None]) -> list[str | None]:
-    """Latin-script search form of each name: pinyin for Chinese characters (cached per name)."""
-    from pypinyin import lazy_pinyin
-
-    cache: dict[str, str] = {}
-    out: list[str | None] = []
-    for name in names:
-        if not name:
-            out.append(None)
-            continue
-        hit = cache.get(name)
-        if hit is None:
-            if any("\u3400" <= ch <= "\u9fff" for ch in name):
-                hit = " ".join(lazy_pinyin(name)).lower()
-            else:
-                hit = name.lower()
-            cache[name] = hit
-        out.append(hit)
-    return out
-
-
 GOLDEN_COLUMNS = (
     "display_name",
     "given_name",
@@ -491,7 +471,7 @@ def refresh_golden(
         {
             "customer_id": golden["customer_id"],
             **{c: golden[c] for c in GOLDEN_COLUMNS},
-            "name_latin": pa.array(_romanise(names), pa.string()),
+            "name_latin": pa.array([search_name(n) if n else None for n in names], pa.string()),
             "birth_date": birth,
             "attributes": pa.array(attributes, pa.string()),
             "updated_at": pa.array([utcnow()] * golden.num_rows, pa.timestamp("us", tz="UTC")),

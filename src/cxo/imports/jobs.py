@@ -229,6 +229,3 @@ class ImportJobs:
                 if not self._progress:
                     return
             time.sleep(0.05)
-
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=False)

@@ -29,7 +29,8 @@ from cxo.imports.models import import_quarantine, imports
 from cxo.imports.readers import Batch, Source, open_source, raw_json
 from cxo.imports.schemas import ImportSummary
 from cxo.imports.validate import Checked, canonical_json, check_batch
-from cxo.imports.writers import Stage, append_arrow, merge, stage_schema
+from cxo.imports.writers import Stage, merge, stage_schema
+from cxo.store.bulk import append_rows
 from cxo.store.metadata import utcnow
 from cxo.vocabulary import N_
 
@@ -80,7 +81,7 @@ class ImportJob:
                 if staged is not None:
                     writer.submit(stage.append, staged)
                 if quarantined is not None:
-                    writer.submit(append_arrow, conn, import_quarantine.name, quarantined)
+                    writer.submit(append_rows, conn, import_quarantine.name, quarantined)
                 if self.progress is not None:
                     self.progress(min(batch.position, self.src.size), self.src.size)
         if self.read == 0:
@@ -186,7 +187,7 @@ class ImportJob:
             [raws.get(n) for n in numbers],
             now,
         )
-        append_arrow(conn, import_quarantine.name, table)
+        append_rows(conn, import_quarantine.name, table)
         self.quarantined += len(numbers)
         self.reasons["conflict"] += len(numbers)
 

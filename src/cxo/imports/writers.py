@@ -25,19 +25,16 @@ responses
 from __future__ import annotations
 
 import datetime as dt
-import io
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cxo.engines.backends import duckdb_connection
-from cxo.imports.arrowtext import iso_timestamps
 from cxo.imports.parsing import DATE, TIMESTAMP
+from cxo.store.bulk import append_rows, is_duckdb
 
 # Staging column types: (DuckDB, PostgreSQL, Arrow).
 _TYPES: Final[dict[str, tuple[str, str, pa.DataType]]] = {
@@ -115,52 +112,12 @@ def stage_schema(kind: str) -> pa.Schema:
     )
 
 
-def is_duckdb(conn: Connection) -> bool:
-    return conn.dialect.name == "duckdb"
-
-
 def _exec(conn: Connection, sql: str, **params: Any) -> int:
     return int(conn.execute(sa.text(sql), params).rowcount or 0)
 
 
 def _scalar(conn: Connection, sql: str, **params: Any) -> Any:
     return conn.execute(sa.text(sql), params).scalar()
-
-
-def append_arrow(
-    conn: Connection, table: str, data: pa.Table, computed: dict[str, str] | None = None
-) -> None:
-    """Append ``data`` (columns named as ``table``'s) in the caller's transaction, in bulk.
-
-    On DuckDB, ``computed`` adds columns computed from the others (name -> SQL expression).
-    """
-    if data.num_rows == 0:
-        return
-    cols = ", ".join(f'"{c}"' for c in data.column_names)
-    if is_duckdb(conn):
-        extra = computed or {}
-        names = cols + "".join(f', "{c}"' for c in extra)
-        exprs = cols + "".join(f", {e}" for e in extra.values())
-        raw = duckdb_connection(conn)
-        view = f"cxo_import_rows_{uuid.uuid4().hex[:10]}"
-        raw.register(view, data)
-        try:
-            raw.execute(f"INSERT INTO {table} ({names}) SELECT {exprs} FROM {view}")  # noqa: S608
-        finally:
-            raw.unregister(view)
-        return
-    arrays = [iso_timestamps(c) if pa.types.is_timestamp(c.type) else c for c in data.columns]
-    text = pa.table(arrays, names=data.column_names)
-    buffer = io.BytesIO()
-    pacsv.write_csv(text, buffer, write_options=pacsv.WriteOptions(include_header=False))
-    from psycopg import sql
-
-    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, data.column_names))
-    )
-    pg: Any = conn.connection.driver_connection
-    with pg.cursor() as cur, cur.copy(statement) as copy:
-        copy.write(buffer.getvalue())
 
 
 class Stage:
@@ -194,7 +151,7 @@ class Stage:
         computed = None
         if self.kind == "customers" and is_duckdb(self.conn):
             computed = {"payload_hash": sha256_sql(self.conn, "payload")}
-        append_arrow(self.conn, self.name, data, computed)
+        append_rows(self.conn, self.name, data, computed)
         self.rows += data.num_rows
 
     def drop(self) -> None:

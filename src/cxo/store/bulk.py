@@ -6,16 +6,18 @@ DuckDB reads a registered Arrow table directly; PostgreSQL gets COPY into a temp
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cxo.engines.backends import _copy_rows, duckdb_connection
+from cxo.engines.backends import duckdb_connection
 
 _PG_TYPES = {
     pa.int64(): "BIGINT",
@@ -55,27 +57,54 @@ def staged(conn: Connection, data: pa.Table) -> Iterator[str]:
         return
     cols = ", ".join(f'"{f.name}" {_pg_type(f.type)}' for f in data.schema)
     conn.execute(sa.text(f"CREATE TEMP TABLE {name} ({cols}) ON COMMIT DROP"))
-    if data.num_rows:
-        _copy_rows(conn.connection.driver_connection, name, data)
+    append_rows(conn, name, data)
     try:
         yield name
     finally:
         conn.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
 
 
-def append_rows(conn: Connection, table: sa.Table, data: pa.Table) -> int:
-    """Insert every row of ``data`` (its columns name ``table``'s) into ``table``."""
+def append_rows(
+    conn: Connection,
+    table: sa.Table | str,
+    data: pa.Table,
+    computed: dict[str, str] | None = None,
+) -> int:
+    """Append ``data`` (columns named as ``table``'s) in the caller's transaction, in bulk.
+
+    DuckDB inserts from the registered Arrow table; there ``computed`` adds columns computed from
+    the others (name -> SQL expression). PostgreSQL gets one COPY of the rows as CSV.
+    """
     if data.num_rows == 0:
         return 0
-    quote = conn.dialect.identifier_preparer.quote
-    cols = ", ".join(quote(c) for c in data.column_names)
+    name = table if isinstance(table, str) else table.name
+    cols = ", ".join(f'"{c}"' for c in data.column_names)
     if is_duckdb(conn):
-        with staged(conn, data) as name:
+        extra = computed or {}
+        names = cols + "".join(f', "{c}"' for c in extra)
+        exprs = cols + "".join(f", {e}" for e in extra.values())
+        with staged(conn, data) as view:
             duckdb_connection(conn).execute(
-                f"INSERT INTO {quote(table.name)} ({cols}) SELECT {cols} FROM {name}"  # noqa: S608
+                f"INSERT INTO {name} ({names}) SELECT {exprs} FROM {view}"  # noqa: S608
             )
-    else:
-        _copy_rows(conn.connection.driver_connection, table.name, data)
+        return data.num_rows
+    from psycopg import sql
+
+    from cxo.imports.arrowtext import iso_timestamps
+
+    arrays = [iso_timestamps(c) if pa.types.is_timestamp(c.type) else c for c in data.columns]
+    buffer = io.BytesIO()
+    pacsv.write_csv(
+        pa.table(arrays, names=data.column_names),
+        buffer,
+        write_options=pacsv.WriteOptions(include_header=False),
+    )
+    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+        sql.Identifier(name), sql.SQL(", ").join(map(sql.Identifier, data.column_names))
+    )
+    pg: Any = conn.connection.driver_connection
+    with pg.cursor() as cur, cur.copy(statement) as copy:
+        copy.write(buffer.getvalue())
     return data.num_rows
 
 
