@@ -62,6 +62,15 @@ def _mount_imports() -> None:
 _mount_imports()
 
 
+def _mount_surveys() -> None:
+    from cxo.surveys.cli import app as survey_app
+
+    app.add_typer(survey_app, name="survey", help="Survey instruments and surveys.")
+
+
+_mount_surveys()
+
+
 def _version(value: bool) -> None:
     if value:
         console.print(f"cxo {__version__}")

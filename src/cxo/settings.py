@@ -105,6 +105,31 @@ class Settings(BaseSettings):
         le=1_000_000,
         description="Rows an import reads, checks and stages at a time (memory stays bounded).",
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8765",
+        max_length=300,
+        description="The address respondents reach cxo at; survey links in e-mails start with it.",
+    )
+    survey_link_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="Days a survey invitation link stays valid (a wave can set its own).",
+    )
+    survey_contact_cap_days: int = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description="No customer is invited to any survey more than once in this many days "
+        "(0 = no cap).",
+    )
+    survey_start_limit: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="Anonymous survey starts allowed per client address per 10 minutes "
+        "(public links; bot protection).",
+    )
 
     @field_validator("database_url", "analytics_postgres_url")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from cxo.governance.service import Principal
@@ -43,11 +43,12 @@ def _planned(path: str, permission: str) -> None:
     dep = require_page(permission)
 
     def area(request: Request) -> Response:
-        dep(request)
         return render(request, "area.html", {"area": path.strip("/")})
 
     area.__name__ = f"area_{path.strip('/')}"
-    router.add_api_route(path, area, methods=["GET"], response_class=HTMLResponse)
+    router.add_api_route(
+        path, area, methods=["GET"], response_class=HTMLResponse, dependencies=[Depends(dep)]
+    )
 
 
 for _item in NAV:

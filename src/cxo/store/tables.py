@@ -19,7 +19,16 @@ from cxo.governance.models import (
 from cxo.imports.models import import_quarantine, imports
 from cxo.interactions.models import interactions, transactions
 from cxo.store.metadata import metadata
-from cxo.surveys.models import answers, invitations, responses, survey_instruments, surveys
+from cxo.surveys.models import (
+    answers,
+    invitations,
+    responses,
+    survey_instruments,
+    survey_links,
+    survey_triggers,
+    survey_waves,
+    surveys,
+)
 from cxo.treatments.models import decisions, outcomes, treatments
 
 __all__ = [
@@ -43,6 +52,9 @@ __all__ = [
     "responses",
     "source_records",
     "survey_instruments",
+    "survey_links",
+    "survey_triggers",
+    "survey_waves",
     "surveys",
     "transactions",
     "treatments",

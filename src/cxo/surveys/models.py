@@ -1,4 +1,10 @@
-"""Voice-of-the-customer tables: instruments, surveys, invitations, responses, answers."""
+"""Voice-of-the-customer tables: instruments, surveys, waves, links, triggers, invitations,
+responses, answers.
+
+Columns added to existing tables after the first release are nullable, without foreign keys or
+CHECK constraints: DuckDB cannot add such columns to a table other tables reference. The service
+layer keeps their values valid (and PostgreSQL gets the CHECK constraints in the migration).
+"""
 
 from __future__ import annotations
 
@@ -30,10 +36,64 @@ surveys = sa.Table(
     sa.Column("title", sa.JSON, nullable=False, comment="Title per locale"),
     sa.Column("definition", sa.JSON, nullable=False),
     sa.Column("state", sa.String(20), nullable=False, default="draft"),
+    sa.Column("published_at", sa.DateTime(timezone=True)),
+    sa.Column("closed_at", sa.DateTime(timezone=True)),
+    sa.Column("created_by", sa.String(100)),
     created_at(),
     updated_at(),
     enum_check("state", SURVEY_STATES, "state"),
     sa.UniqueConstraint("code", "version"),
+)
+
+INVITATION_STATUSES = ("queued", "sent", "failed", "bounced")
+
+survey_waves = sa.Table(
+    "survey_waves",
+    metadata,
+    id_column("survey_waves"),
+    sa.Column("survey_code", sa.String(50), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("channel", sa.String(20), nullable=False, comment="email | link | trigger"),
+    sa.Column("audience", sa.JSON, comment="How recipients were chosen (segment, list, trigger)"),
+    sa.Column("expires_days", sa.Integer, nullable=False),
+    sa.Column("reminder_days", sa.Integer, comment="Days after sending before a reminder"),
+    sa.Column("max_reminders", sa.Integer, nullable=False, default=0),
+    sa.Column("created_by", sa.String(100)),
+    created_at(),
+)
+
+survey_links = sa.Table(
+    "survey_links",
+    metadata,
+    id_column("survey_links"),
+    sa.Column("survey_code", sa.String(50), nullable=False),
+    sa.Column("key", sa.String(64), nullable=False, unique=True, comment="Public, in the URL"),
+    sa.Column("label", sa.String(200)),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),
+    sa.Column("created_by", sa.String(100)),
+    created_at(),
+)
+
+survey_triggers = sa.Table(
+    "survey_triggers",
+    metadata,
+    id_column("survey_triggers"),
+    sa.Column("survey_code", sa.String(50), nullable=False),
+    sa.Column("channel", sa.String(20), comment="Interaction channel, or any"),
+    sa.Column("touchpoint", sa.String(100), comment="Interaction touchpoint, or any"),
+    sa.Column("outcome", sa.String(50), comment="Interaction outcome, or any"),
+    sa.Column("delay_hours", sa.Integer, nullable=False, default=0),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column(
+        "last_interaction_id",
+        sa.BigInteger,
+        nullable=False,
+        default=0,
+        comment="Interactions up to this id have been considered",
+    ),
+    sa.Column("created_by", sa.String(100)),
+    created_at(),
 )
 
 invitations = sa.Table(
@@ -47,8 +107,25 @@ invitations = sa.Table(
     sa.Column("sent_at", sa.DateTime(timezone=True)),
     sa.Column("expires_at", sa.DateTime(timezone=True)),
     sa.Column("used_at", sa.DateTime(timezone=True)),
+    sa.Column("wave_id", sa.BigInteger, comment="survey_waves.id"),
+    sa.Column("locale", sa.String(10)),
+    sa.Column("segment", sa.String(50), comment="The customer's segment when invited"),
+    sa.Column(
+        "status", sa.String(20), server_default="queued", comment=", ".join(INVITATION_STATUSES)
+    ),
+    sa.Column("error", sa.String(300)),
+    sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    sa.Column("opened_at", sa.DateTime(timezone=True)),
+    sa.Column("started_at", sa.DateTime(timezone=True)),
+    sa.Column("reminders_sent", sa.Integer, server_default="0"),
+    sa.Column("last_reminder_at", sa.DateTime(timezone=True)),
+    sa.Column("interaction_id", sa.BigInteger, comment="The interaction that triggered it"),
     created_at(),
 )
+sa.Index("ix_invitations_customer_sent", invitations.c.customer_id, invitations.c.sent_at)
+sa.Index("ix_invitations_wave_id", invitations.c.wave_id)
+
+RESPONSE_STATES = ("in_progress", "completed")
 
 responses = sa.Table(
     "responses",
@@ -68,10 +145,25 @@ responses = sa.Table(
     sa.Column("started_at", sa.DateTime(timezone=True)),
     sa.Column("completed_at", sa.DateTime(timezone=True)),
     sa.Column("quality_flags", sa.JSON, comment="straight-lining, speeding, duplicate, ..."),
+    sa.Column(
+        "state", sa.String(20), server_default="completed", comment=", ".join(RESPONSE_STATES)
+    ),
+    sa.Column("channel", sa.String(20), comment="email | link | trigger | import"),
+    sa.Column("link_id", sa.BigInteger, comment="survey_links.id"),
+    sa.Column("resume_hash", sa.String(64), comment="SHA-256 of the resume cookie"),
+    sa.Column("page", sa.Integer, comment="The page the respondent is on"),
+    sa.Column("seed", sa.BigInteger, comment="Seed of this respondent's randomised order"),
+    sa.Column("client_hash", sa.String(64), comment="Keyed hash of address + agent (duplicates)"),
+    sa.Column(
+        "include_override",
+        sa.Boolean,
+        comment="An analyst's decision to include (true) or exclude (false) despite the flags",
+    ),
     created_at(),
 )
 sa.Index("ix_responses_customer_id", responses.c.customer_id)
 sa.Index("ix_responses_customer_record_id", responses.c.customer_record_id)
+sa.Index("ix_responses_survey_id", responses.c.survey_id)
 # A unique index, not a constraint: DuckDB cannot add a constraint to an existing table.
 sa.Index(
     "uq_responses_source_system_source_record_id",

@@ -28,6 +28,9 @@ from cxo.overview import api as overview_api
 from cxo.overview import pages as overview_pages
 from cxo.settings import Settings, get_settings
 from cxo.store.engine import connect
+from cxo.surveys import api as surveys_api
+from cxo.surveys import pages as surveys_pages
+from cxo.surveys import public as surveys_public
 from cxo.web.deps import LoginRequired
 from cxo.web.middleware import BodySizeLimit, SecurityHeaders
 from cxo.web.render import render
@@ -42,9 +45,17 @@ PAGE_ROUTERS = (
     governance_pages.router,
     customers_pages.router,
     imports_pages.router,
+    surveys_pages.router,
+    surveys_public.router,
     overview_pages.router,
 )
-API_ROUTERS = (governance_api.router, customers_api.router, imports_api.router, overview_api.router)
+API_ROUTERS = (
+    governance_api.router,
+    customers_api.router,
+    imports_api.router,
+    surveys_api.router,
+    overview_api.router,
+)
 
 
 def _is_api(request: Request) -> bool:

@@ -49,6 +49,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/value", "Value", "value.view"),
     NavItem("/cases", "Cases", "cases.view"),
     NavItem("/treatments", "Treatments", "treatments.view"),
+    NavItem("/surveys", "Surveys", "surveys.read"),
     NavItem("/imports", "Imports", "imports.read"),
     NavItem("/governance", "Governance", "governance.view"),
 )

@@ -1,0 +1,196 @@
+"""JSON API for surveys: the instrument library, definitions, versions, states and public links."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import Body, Path, Query, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+
+from cxo.governance.service import Principal
+from cxo.surveys import links, service
+from cxo.surveys.links import LinkRead
+from cxo.surveys.schemas import InstrumentRead, SurveyDetail, SurveyRead
+from cxo.surveys.yamlio import MAX_DEFINITION_BYTES
+from cxo.web.deps import Conn, WriteConn, api_permission
+from cxo.web.routing import api_router
+
+router = api_router(tags=["surveys"])
+CodePath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+DEFINITION_BODY = {
+    "required": True,
+    "content": {
+        "application/yaml": {"schema": {"type": "string"}},
+        "application/json": {"schema": {"type": "object"}},
+    },
+}
+
+
+async def _definition_text(request: Request) -> bytes:
+    from cxo.surveys.compile import SurveyDefinitionError
+
+    body = await request.body()
+    if len(body) > MAX_DEFINITION_BYTES:
+        raise SurveyDefinitionError(
+            f"the definition is {len(body):,} bytes; at most {MAX_DEFINITION_BYTES:,}"
+        )
+    return body
+
+
+@router.get("/survey-instruments", response_model=list[InstrumentRead])
+def instruments(
+    principal: Annotated[Principal, api_permission("surveys.read")],
+) -> list[InstrumentRead]:
+    """The instrument library (newest version of each instrument)."""
+    return service.list_instruments()
+
+
+@router.get("/surveys", response_model=list[SurveyRead])
+def list_surveys(
+    conn: Conn, principal: Annotated[Principal, api_permission("surveys.read")]
+) -> list[SurveyRead]:
+    """Every survey (latest version) with started and completed response counts."""
+    return service.list_surveys(conn)
+
+
+@router.post(
+    "/surveys",
+    response_model=SurveyDetail,
+    status_code=201,
+    openapi_extra={"requestBody": DEFINITION_BODY},
+)
+async def create_survey(
+    request: Request,
+    conn: WriteConn,
+    principal: Annotated[Principal, api_permission("surveys.write")],
+) -> SurveyDetail:
+    """Create a survey from a YAML or JSON definition (version 1, draft). Errors name the line."""
+    text = await _definition_text(request)
+    return service.create_survey(conn, text=text, actor=principal.actor)
+
+
+@router.put(
+    "/surveys/{code}",
+    response_model=SurveyDetail,
+    openapi_extra={"requestBody": DEFINITION_BODY},
+)
+async def update_survey(
+    request: Request,
+    conn: WriteConn,
+    principal: Annotated[Principal, api_permission("surveys.write")],
+    code: CodePath,
+) -> SurveyDetail:
+    """Edit a survey: a draft is replaced; a live or closed one gets a new draft version."""
+    from cxo.surveys.yamlio import parse_spec
+
+    text = await _definition_text(request)
+    spec = parse_spec(text)
+    if spec.code != code:
+        from cxo.errors import Conflict
+
+        raise Conflict(f"The definition is for {spec.code!r}, not {code!r}.")
+    return service.update_survey(conn, text=text, actor=principal.actor)
+
+
+@router.get("/surveys/{code}", response_model=SurveyDetail)
+def get_survey(
+    conn: Conn,
+    principal: Annotated[Principal, api_permission("surveys.read")],
+    code: CodePath,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+) -> SurveyDetail:
+    """One survey version (the latest by default) with its spec and compiled form."""
+    return service.get_survey(conn, code, version)
+
+
+@router.get("/surveys/{code}/definition", response_class=PlainTextResponse)
+def export_definition(
+    conn: Conn,
+    principal: Annotated[Principal, api_permission("surveys.read")],
+    code: CodePath,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+    format: Literal["yaml", "json"] = "yaml",
+    compiled: bool = False,
+) -> PlainTextResponse:
+    """The definition as YAML or JSON, ready to re-import (or compiled, with library items)."""
+    text = service.export_survey(conn, code, version=version, fmt=format, compiled_form=compiled)
+    media = "application/json" if format == "json" else "application/yaml"
+    return PlainTextResponse(
+        text,
+        media_type=f"{media}; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{code}.{format}"'},
+    )
+
+
+class StateChange(BaseModel):
+    version: int | None = Field(default=None, ge=1, le=1_000_000)
+
+
+@router.post("/surveys/{code}/publish", response_model=SurveyDetail)
+def publish(
+    conn: WriteConn,
+    principal: Annotated[Principal, api_permission("surveys.write")],
+    code: CodePath,
+    body: Annotated[StateChange | None, Body()] = None,
+) -> SurveyDetail:
+    """Make a version live (the latest by default); the version live before it closes."""
+    version = body.version if body else None
+    return service.set_state(conn, code=code, state="live", version=version, actor=principal.actor)
+
+
+@router.post("/surveys/{code}/close", response_model=SurveyDetail)
+def close(
+    conn: WriteConn,
+    principal: Annotated[Principal, api_permission("surveys.write")],
+    code: CodePath,
+    body: Annotated[StateChange | None, Body()] = None,
+) -> SurveyDetail:
+    """Stop a live version taking answers."""
+    version = body.version if body else None
+    return service.set_state(
+        conn, code=code, state="closed", version=version, actor=principal.actor
+    )
+
+
+class LinkCreate(BaseModel):
+    label: str | None = Field(default=None, max_length=200)
+    expires_at: dt.datetime | None = None
+
+
+@router.get("/surveys/{code}/links", response_model=list[LinkRead])
+def list_links(
+    conn: Conn,
+    principal: Annotated[Principal, api_permission("surveys.distribute")],
+    code: CodePath,
+) -> list[LinkRead]:
+    """The survey's public links."""
+    return links.list_links(conn, code)
+
+
+@router.post("/surveys/{code}/links", response_model=LinkRead, status_code=201)
+def create_link(
+    conn: WriteConn,
+    principal: Annotated[Principal, api_permission("surveys.distribute")],
+    code: CodePath,
+    body: LinkCreate,
+) -> LinkRead:
+    """A public anonymous link (``path`` is relative to cxo's public address)."""
+    return links.create_link(
+        conn,
+        survey_code=code,
+        actor=principal.actor,
+        label=body.label,
+        expires_at=body.expires_at,
+    )
+
+
+@router.post("/survey-links/{link_id}/deactivate", response_model=LinkRead)
+def deactivate_link(
+    conn: WriteConn,
+    principal: Annotated[Principal, api_permission("surveys.distribute")],
+    link_id: Annotated[int, Path(ge=1, le=2**62)],
+) -> LinkRead:
+    """Stop a public link taking new respondents."""
+    return links.deactivate_link(conn, link_id=link_id, actor=principal.actor)

@@ -1,0 +1,352 @@
+"""The respondent's pages: ``/s/<token>`` (invitation), ``/s/l/<key>`` (public link) and
+``/s/r/<token>`` (an anonymous response's resume address).
+
+No login: the token is the key. Pages are server-rendered, work without JavaScript, and speak the
+respondent's language (the survey's locales only). Forms carry the CSRF token, a honeypot field, and
+anonymous starts are rate-limited per client address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from cxo.errors import CxoError
+from cxo.governance.ratelimit import FailureLimiter
+from cxo.i18n import LANGUAGE_NAMES, normalise_locale, translator
+from cxo.store.engine import connect
+from cxo.surveys import flow, respond
+from cxo.surveys.definition import Question, Text
+from cxo.vocabulary import N_
+from cxo.web.deps import get_settings
+from cxo.web.render import render, resolve_locale
+from cxo.web.routing import page_router
+
+router = page_router()
+RESUME_COOKIE = "cxo_resume"
+# Anonymous starts per client address: a bot fills the honeypot or hits this limit.
+_starts = FailureLimiter(limit=20, window=600.0)
+
+
+def _limiter(request: Request) -> FailureLimiter:
+    limit = get_settings(request).survey_start_limit
+    if _starts.limit != limit:
+        _starts.limit = limit
+    return _starts
+
+
+def _client_hash(request: Request) -> str:
+    host = request.client.host if request.client else "?"
+    agent = request.headers.get("user-agent", "")[:300]
+    key = request.app.state.secret_key
+    secret = key.encode("utf-8") if isinstance(key, str) else bytes(key)
+    return hmac.new(secret, f"{host}|{agent}".encode(), hashlib.sha256).hexdigest()
+
+
+def _pick_locale(request: Request, locales: list[str], preferred: str | None) -> str:
+    asked = normalise_locale(request.query_params.get("lang"))
+    for candidate in (asked, preferred, resolve_locale(request)):
+        if candidate in locales:
+            return candidate
+    return locales[0]
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return ""
+    return str(int(x)) if float(x) == int(x) else str(x)
+
+
+def _points(q: Question) -> list[int]:
+    assert q.min is not None and q.max is not None
+    return list(range(int(q.min), int(q.max) + 1))
+
+
+def _context(
+    request: Request, locale: str, title: Text, path: str, locales: list[str]
+) -> dict[str, Any]:
+    _ = translator(locale)
+    links = (
+        [(code, LANGUAGE_NAMES[code], f"{path}?lang={code}") for code in locales]
+        if len(locales) > 1
+        else []
+    )
+    return {
+        "_": _,
+        "locale": locale,
+        "html_lang": "zh-CN" if locale == "zh_CN" else "en",
+        "title": title.get(locale),
+        "lang_links": links,
+        "t": lambda text: text.get(locale) if text is not None else "",
+        "fmt": _fmt,
+        "points": _points,
+    }
+
+
+def _message(
+    request: Request,
+    *,
+    locale: str,
+    heading: str,
+    message: str | None = None,
+    hint: str | None = None,
+    status: int = 200,
+    title: str = "cxo",
+) -> HTMLResponse:
+    _ = translator(locale)
+    return render(
+        request,
+        "respond/message.html",
+        {
+            "_": _,
+            "locale": locale,
+            "html_lang": "zh-CN" if locale == "zh_CN" else "en",
+            "title": title,
+            "heading": _(heading),
+            "message": _(message) if message else None,
+            "hint": _(hint) if hint else None,
+            "alert": status >= 400,
+            "lang_links": [],
+        },
+        status_code=status,
+    )
+
+
+def _error(request: Request, exc: CxoError) -> HTMLResponse:
+    locale = resolve_locale(request)
+    heading = {
+        404: N_("Link not found"),
+        410: N_("Survey unavailable"),
+        409: N_("Already answered"),
+    }.get(exc.http_status, N_("Something went wrong"))
+    return _message(
+        request,
+        locale=locale,
+        heading=heading,
+        message=exc.message,
+        hint=exc.hint,
+        status=exc.http_status,
+    )
+
+
+def _show(
+    request: Request,
+    s: respond.Session,
+    path: str,
+    *,
+    errors: dict[str, tuple[str, dict[str, object]]] | None = None,
+    resume_url: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    survey = s.survey
+    locale = _pick_locale(request, list(survey.locales), s.locale)
+    ctx = _context(request, locale, survey.title, path, list(survey.locales))
+    _ = ctx["_"]
+    if s.done:
+        thanks = survey.thanks.get(locale) if survey.thanks else _("Thank you for your answers!")
+        return render(
+            request,
+            "respond/message.html",
+            {**ctx, "heading": _("Thank you"), "message": thanks, "alert": False},
+        )
+    shown = flow.page_questions(survey, s.page, seed=s.seed, answers=s.answers)
+    first = flow.first_page(survey, seed=s.seed, answers=s.answers) or 0
+    number, total = flow.progress(survey, s.page)
+    page = survey.pages[s.page]
+    values = s.answers
+
+    def value(item: str, scale: str) -> Any:
+        v = values.get((item, scale))
+        if isinstance(v, float) and v == int(v):
+            return int(v)
+        return v
+
+    shown_errors = {k: _(msg, **params) for k, (msg, params) in (errors or {}).items()}
+    return render(
+        request,
+        "respond/page.html",
+        {
+            **ctx,
+            "action": path,
+            "questions": shown,
+            "errors": shown_errors,
+            "value": value,
+            "page_index": s.page,
+            "first_page": first,
+            "page_number": number,
+            "page_count": total,
+            "last_page": flow.next_page(survey, s.page, seed=s.seed, answers=s.answers) is None,
+            "page_title": page.title.get(locale) if page.title else None,
+            "intro": survey.intro.get(locale) if survey.intro else None,
+            "resume_url": resume_url,
+        },
+        status_code=status,
+    )
+
+
+async def _form(request: Request) -> dict[str, list[str]]:
+    form = await request.form()
+    out: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str) and len(key) <= 120:
+            out.setdefault(key, []).append(value)
+    return out
+
+
+async def _submit(request: Request, opener: Any, path: str, resume_url: str | None) -> Response:
+    form = await _form(request)
+    if form.get("website", [""])[0].strip():
+        # A bot filled the honeypot: pretend all is well, store nothing.
+        return RedirectResponse(path, status_code=303)
+    settings = get_settings(request)
+    try:
+        page = int(form.get("page", ["-1"])[0])
+    except ValueError:
+        page = -1
+    action = form.get("action", ["next"])[0]
+    if action not in ("next", "back", "save"):
+        action = "next"
+    with connect(settings, write=True) as conn:
+        try:
+            s = opener(conn)
+            lang = normalise_locale(form.get("lang", [""])[0] or request.query_params.get("lang"))
+            if lang:
+                s = respond.set_locale(conn, s, lang)
+            result = respond.save_page(conn, s, page=page, form=form, action=action)
+        except CxoError as exc:
+            return _error(request, exc)
+        if result.errors:
+            return _show(request, result.session, path, errors=result.errors, resume_url=resume_url)
+    if action == "save":
+        return _show(request, result.session, path, resume_url=resume_url or _abs(request, path))
+    return RedirectResponse(path, status_code=303)
+
+
+def _abs(request: Request, path: str) -> str:
+    return get_settings(request).public_url.rstrip("/") + path
+
+
+# --- invitation tokens ------------------------------------------------------------------------
+
+
+@router.get("/s/{token}", response_class=HTMLResponse)
+def invitation_page(request: Request, token: str) -> Response:
+    path = f"/s/{token}"
+    with connect(get_settings(request), write=True) as conn:
+        try:
+            s = respond.open_invitation(
+                conn, token, locale=normalise_locale(request.query_params.get("lang"))
+            )
+        except CxoError as exc:
+            return _error(request, exc)
+    return _show(request, s, path)
+
+
+@router.post("/s/{token}", response_class=HTMLResponse)
+async def invitation_submit(request: Request, token: str) -> Response:
+    return await _submit(
+        request, lambda conn: respond.open_invitation(conn, token), f"/s/{token}", None
+    )
+
+
+# --- public links -----------------------------------------------------------------------------
+
+
+@router.get("/s/l/{key}", response_class=HTMLResponse)
+def link_page(request: Request, key: str) -> Response:
+    settings = get_settings(request)
+    resume = request.cookies.get(RESUME_COOKIE)
+    with connect(settings) as conn:
+        try:
+            _link_id, code = respond.link_survey(conn, key)
+            if resume:
+                try:
+                    s = respond.open_resume(conn, resume)
+                    if s.survey_code == code and not s.done:
+                        return RedirectResponse(f"/s/r/{resume}", status_code=303)
+                except CxoError:
+                    pass
+            from cxo.surveys.service import live_version
+
+            _sid, survey = live_version(conn, code)
+        except CxoError as exc:
+            return _error(request, exc)
+    locale = _pick_locale(request, list(survey.locales), None)
+    ctx = _context(request, locale, survey.title, f"/s/l/{key}", list(survey.locales))
+    _ = ctx["_"]
+    return render(
+        request,
+        "respond/message.html",
+        {
+            **ctx,
+            "heading": survey.title.get(locale),
+            "message": survey.intro.get(locale) if survey.intro else None,
+            "hint": _("Your answers are saved page by page; you can come back to finish."),
+            "alert": False,
+            "start_action": f"/s/l/{key}",
+        },
+    )
+
+
+@router.post("/s/l/{key}", response_class=HTMLResponse)
+async def link_start(request: Request, key: str) -> Response:
+    form = await _form(request)
+    if form.get("website", [""])[0].strip():
+        return RedirectResponse(f"/s/l/{key}", status_code=303)
+    client = request.client.host if request.client else "?"
+    limiter = _limiter(request)
+    if limiter.blocked(client):
+        locale = resolve_locale(request)
+        return _message(
+            request,
+            locale=locale,
+            heading=N_("Too many attempts"),
+            message=N_("Too many surveys were started from your address. Please try again later."),
+            status=429,
+        )
+    limiter.fail(client)
+    lang = normalise_locale(form.get("lang", [""])[0])
+    with connect(get_settings(request), write=True) as conn:
+        try:
+            _s, resume = respond.start_anonymous(
+                conn, key, locale=lang, client_hash=_client_hash(request)
+            )
+        except CxoError as exc:
+            return _error(request, exc)
+    response = RedirectResponse(f"/s/r/{resume}", status_code=303)
+    response.set_cookie(
+        RESUME_COOKIE,
+        resume,
+        max_age=30 * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/s",
+    )
+    return response
+
+
+# --- anonymous responses (resume tokens) ------------------------------------------------------
+
+
+@router.get("/s/r/{token}", response_class=HTMLResponse)
+def resume_page(request: Request, token: str) -> Response:
+    with connect(get_settings(request)) as conn:
+        try:
+            s = respond.open_resume(conn, token)
+        except CxoError as exc:
+            return _error(request, exc)
+    path = f"/s/r/{token}"
+    return _show(request, s, path, resume_url=_abs(request, path))
+
+
+@router.post("/s/r/{token}", response_class=HTMLResponse)
+async def resume_submit(request: Request, token: str) -> Response:
+    path = f"/s/r/{token}"
+    return await _submit(
+        request, lambda conn: respond.open_resume(conn, token), path, _abs(request, path)
+    )

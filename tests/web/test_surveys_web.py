@@ -1,0 +1,249 @@
+"""Surveys on the web: the builder and API for staff, and the respondent's pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from cxo.settings import Settings
+from cxo.store.engine import connect
+from cxo.store.tables import answers, invitations, responses
+from cxo.surveys import respond, service
+from tests.surveys.test_definition import GOOD
+from tests.web.conftest import csrf_of
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _live(settings: Settings, text: str = GOOD) -> int:
+    with connect(settings, write=True) as conn:
+        service.create_survey(conn, text=text, actor="test")
+        return service.set_state(conn, code="branch_visit", state="live", actor="test").id
+
+
+def _invite(settings: Settings, survey_id: int, *, days: int = 30, locale: str = "zh_CN") -> str:
+    token = respond.new_token()
+    now = dt.datetime.now(dt.UTC)
+    with connect(settings, write=True) as conn:
+        conn.execute(
+            invitations.insert().values(
+                survey_id=survey_id,
+                token_hash=respond.token_hash(token),
+                channel="email",
+                locale=locale,
+                sent_at=now,
+                expires_at=now + dt.timedelta(days=days),
+                status="sent",
+                created_at=now,
+            )
+        )
+    return token
+
+
+PAGE0 = {
+    **{f"servqual_importance.sq{c}": "6" for c in ("01", "05", "11")},
+    **{f"servqual_performance.sq{c}": "4" for c in ("01", "05", "11")},
+}
+
+
+def _post(client: TestClient, path: str, data: dict[str, str]) -> object:
+    page = client.get(path)
+    match = re.search(r'name="page" value="(\d+)"', page.text)
+    fields = {"csrf_token": csrf_of(client, path), "page": match.group(1) if match else "0"}
+    return client.post(path, data={**fields, **data}, follow_redirects=False)
+
+
+def test_api_creates_publishes_and_exports_surveys(
+    client: TestClient, token_for: Callable[..., str]
+) -> None:
+    auth = _bearer(token_for("analyst", "surveys:write"))
+    r = client.post(
+        "/api/v1/surveys",
+        content=GOOD.encode(),
+        headers={**auth, "content-type": "application/yaml"},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["state"] == "draft"
+    bad = client.post(
+        "/api/v1/surveys",
+        content=GOOD.replace("value: 2,", "value: 1,").encode(),
+        headers={**auth, "content-type": "application/yaml"},
+    )
+    assert bad.status_code == 400 and "line 11" in bad.json()["detail"]
+    r = client.post("/api/v1/surveys/branch_visit/publish", headers=auth)
+    assert r.status_code == 200 and r.json()["state"] == "live"
+    r = client.put(
+        "/api/v1/surveys/branch_visit",
+        content=GOOD.replace("Why?", "Why now?").encode(),
+        headers=auth,
+    )
+    assert r.status_code == 200 and r.json()["version"] == 2
+    wrong = client.put("/api/v1/surveys/other", content=GOOD.encode(), headers=auth)
+    assert wrong.status_code == 409
+    r = client.get("/api/v1/surveys/branch_visit/definition?format=json&version=1", headers=auth)
+    assert r.status_code == 200 and '"code": "branch_visit"' in r.text
+    assert client.get("/api/v1/survey-instruments", headers=auth).json()[0]["code"] == "ces"
+    link = client.post("/api/v1/surveys/branch_visit/links", json={"label": "poster"}, headers=auth)
+    assert link.status_code == 201 and link.json()["path"].startswith("/s/l/")
+    # read-only tokens and viewers cannot write
+    ro = _bearer(token_for("viewer", "surveys:read"))
+    assert client.get("/api/v1/surveys", headers=ro).status_code == 200
+    assert client.post("/api/v1/surveys", content=GOOD.encode(), headers=ro).status_code == 403
+    assert client.get("/api/v1/surveys").status_code == 401
+
+
+def test_builder_pages_check_create_and_publish(login_as: Callable[[str], TestClient]) -> None:
+    c = login_as("analyst")
+    page = c.get("/surveys/new")
+    assert page.status_code == 200 and "use: servqual" in page.text
+    token = csrf_of(c, "/surveys/new")
+    checked = c.post("/surveys/check", data={"definition": GOOD, "csrf_token": token})
+    assert "The definition is valid" in checked.text and "sq05" in checked.text
+    checked = c.post(
+        "/surveys/check", data={"definition": GOOD.replace("use: npx", "x"), "csrf_token": token}
+    )
+    broken = c.post(
+        "/surveys/check",
+        data={"definition": GOOD.replace("use: nps", "use: npx"), "csrf_token": token},
+    )
+    assert "line 8" in broken.text
+    r = c.post(
+        "/surveys/new", data={"definition": GOOD, "csrf_token": token}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/surveys/branch_visit"
+    detail = c.get("/surveys/branch_visit")
+    assert "branch_visit" in detail.text and "Publish" in detail.text
+    r = c.post(
+        "/surveys/branch_visit/state",
+        data={"state": "live", "version": "1", "csrf_token": csrf_of(c, "/surveys/branch_visit")},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert "New public link" in c.get("/surveys/branch_visit").text
+    assert c.get("/surveys").status_code == 200
+    c.cookies.clear()
+
+
+def test_viewers_see_surveys_but_cannot_build(login_as: Callable[[str], TestClient]) -> None:
+    c = login_as("viewer")
+    assert c.get("/surveys").status_code == 200
+    assert c.get("/surveys/new").status_code == 403
+
+
+def test_respondent_answers_by_invitation_in_chinese(
+    client: TestClient, web_store: Settings
+) -> None:
+    token = _invite(web_store, _live(web_store))
+    path = f"/s/{token}"
+    first = client.get(path)
+    assert first.status_code == 200
+    assert 'lang="zh-CN"' in first.text and "银行的设备和技术是最新的" in first.text
+    assert 'max="2" value="1"' in first.text  # progress: page 1 of 2
+    # Missing answers: a clear message, nothing lost of what was given
+    r = _post(client, path, {**PAGE0, "action": "next"})
+    assert r.status_code == 200 and "请" in r.text and 'role="alert"' in r.text  # type: ignore[attr-defined]
+    assert 'value="6" checked' in r.text  # type: ignore[attr-defined]
+    # Out-of-range value is refused server-side
+    r = _post(client, path, {**PAGE0, "nps": "11", "action": "next"})
+    assert r.status_code == 200 and "0" in r.text and "10" in r.text  # type: ignore[attr-defined]
+    r = _post(client, path, {**PAGE0, "nps": "2", "action": "next"})
+    assert r.status_code == 303  # type: ignore[attr-defined]
+    page2 = client.get(path)
+    assert "为什么" in page2.text and 'max="2" value="2"' in page2.text
+    script = "<script>alert(1)</script>"
+    csrf = csrf_of(client, path)
+    r = _post(client, path, {"reason": "1", "comment": script, "action": "next"})
+    assert r.status_code == 303  # type: ignore[attr-defined]
+    done = client.get(path)
+    assert "感谢" in done.text or "Thank" in done.text
+    # A double submit of the last page changes nothing; the link is used up.
+    again = client.post(
+        path,
+        data={"csrf_token": csrf, "page": "1", "reason": "2", "action": "next"},
+        follow_redirects=False,
+    )
+    assert again.status_code in (200, 303)
+    with connect(web_store) as conn:
+        state = conn.execute(sa.select(responses.c.state, responses.c.locale)).one()
+        stored = dict(
+            conn.execute(
+                sa.select(
+                    answers.c.item_code,
+                    sa.func.coalesce(answers.c.value_text, sa.cast(answers.c.value_num, sa.String)),
+                )
+            ).all()
+        )
+    assert tuple(state) == ("completed", "zh_CN")
+    assert stored["comment"] == script and float(stored["reason"]) == 1.0
+    assert stored["nps"] in ("2.0", "2")
+
+
+def test_bad_tokens_give_clear_pages_not_errors(client: TestClient, web_store: Settings) -> None:
+    sid = _live(web_store)
+    assert client.get("/s/short").status_code == 404
+    assert client.get("/s/" + "A" * 32).status_code == 404
+    assert client.get("/s/" + "%3Cscript%3E" * 3).status_code == 404
+    expired = _invite(web_store, sid, days=-1)
+    r = client.get(f"/s/{expired}")
+    assert (r.status_code == 410 and "expired" in r.text.lower()) or "过期" in r.text
+    # tampered token (one character changed)
+    good = _invite(web_store, sid)
+    tampered = good[:-1] + ("A" if good[-1] != "A" else "B")
+    assert client.get(f"/s/{tampered}").status_code == 404
+
+
+def test_closed_surveys_stop_taking_new_respondents(
+    client: TestClient, web_store: Settings
+) -> None:
+    sid = _live(web_store)
+    token = _invite(web_store, sid)
+    with connect(web_store, write=True) as conn:
+        service.set_state(conn, code="branch_visit", state="closed", actor="test")
+    r = client.get(f"/s/{token}")
+    assert r.status_code == 410
+
+
+def test_public_link_resume_honeypot_and_rate_limit(
+    client: TestClient, web_store: Settings
+) -> None:
+    _live(web_store)
+    with connect(web_store, write=True) as conn:
+        from cxo.surveys import links
+
+        key = links.create_link(conn, survey_code="branch_visit", actor="test").key
+    landing = client.get(f"/s/l/{key}?lang=en")
+    assert landing.status_code == 200 and "Start the survey" in landing.text
+    token = csrf_of(client, f"/s/l/{key}")
+    # A bot filling the honeypot gets a redirect and creates nothing.
+    r = client.post(
+        f"/s/l/{key}", data={"csrf_token": token, "website": "http://spam"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    with connect(web_store) as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(responses)).scalar_one() == 0
+    r = client.post(f"/s/l/{key}", data={"csrf_token": token, "lang": "en"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/s/r/")
+    resume_path = r.headers["location"]
+    # Save and finish later, then come back through the public link: same response
+    r = _post(client, resume_path, {**PAGE0, "action": "save"})
+    assert r.status_code == 200 and resume_path in r.text  # type: ignore[attr-defined]
+    back = client.get(f"/s/l/{key}", follow_redirects=False)
+    assert back.status_code == 303 and back.headers["location"] == resume_path
+    assert 'value="6" checked' in client.get(resume_path).text
+    # Rate limit on anonymous starts
+    client.app.state.settings = web_store  # type: ignore[attr-defined]
+    statuses = []
+    for _ in range(25):
+        statuses.append(
+            client.post(
+                f"/s/l/{key}", data={"csrf_token": token}, follow_redirects=False
+            ).status_code
+        )
+    assert 429 in statuses
+    assert client.get("/s/l/" + "x" * 22).status_code == 404
