@@ -247,3 +247,74 @@ def test_public_link_resume_honeypot_and_rate_limit(
         )
     assert 429 in statuses
     assert client.get("/s/l/" + "x" * 22).status_code == 404
+
+
+def test_fieldwork_page_and_wave_from_the_web(
+    login_as: Callable[[str], TestClient], web_store: Settings
+) -> None:
+    from cxo.store.tables import customers
+
+    _live(web_store)
+    now = dt.datetime.now(dt.UTC)
+    with connect(web_store, write=True) as conn:
+        for i in range(3):
+            conn.execute(
+                customers.insert().values(
+                    display_name=f"C{i}",
+                    email=f"c{i}@example.com",
+                    segment="affluent",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    c = login_as("analyst")
+    page = c.get("/surveys/branch_visit/fieldwork")
+    assert page.status_code == 200 and "Nobody has been invited yet" in page.text
+    assert 'value="affluent"' in page.text
+    r = c.post(
+        "/surveys/branch_visit/waves",
+        data={
+            "segment": "affluent",
+            "name": "Q4",
+            "csrf_token": csrf_of(c, "/surveys/branch_visit/fieldwork"),
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    c.app.state.mail_jobs.wait()  # type: ignore[attr-defined]
+    shown = c.get(r.headers["location"])
+    assert "3 invited" in shown.text
+    assert c.get("/surveys/branch_visit/fieldwork?by=channel").status_code == 200
+    assert c.get("/surveys/branch_visit/fieldwork?by=nonsense").status_code == 400
+    c.cookies.clear()
+    v = login_as("viewer")
+    assert v.get("/surveys/branch_visit/fieldwork").status_code == 200
+    assert "Invite a segment" not in v.get("/surveys/branch_visit/fieldwork").text
+
+
+def test_api_wave_and_fieldwork(
+    client: TestClient, web_store: Settings, token_for: Callable[..., str]
+) -> None:
+    _live(web_store)
+    auth = _bearer(token_for("analyst", "surveys:write"))
+    r = client.post(
+        "/api/v1/surveys/branch_visit/waves",
+        json={"name": "list", "audience": {"customer_ids": [5, 6]}, "send": False},
+        headers=auth,
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["unknown"] == 2
+    bad = client.post(
+        "/api/v1/surveys/branch_visit/waves",
+        json={"name": "x", "audience": {"customer_ids": ["a"]}},
+        headers=auth,
+    )
+    assert bad.status_code == 400
+    fw = client.get("/api/v1/surveys/branch_visit/fieldwork?by=segment", headers=auth)
+    assert fw.status_code == 200 and fw.json()["total"]["invited"] == 0
+    t = client.post(
+        "/api/v1/surveys/branch_visit/triggers",
+        json={"channel": "phone", "outcome": "resolved", "delay_hours": 1},
+        headers=auth,
+    )
+    assert t.status_code == 201

@@ -10,11 +10,14 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from cxo.governance.service import Principal
-from cxo.surveys import links, service
+from cxo.surveys import distribute, links, service
+from cxo.surveys.distribute import Audience
+from cxo.surveys.fieldwork import Fieldwork, fieldwork
 from cxo.surveys.links import LinkRead
+from cxo.surveys.mailer import MailJobs
 from cxo.surveys.schemas import InstrumentRead, SurveyDetail, SurveyRead
 from cxo.surveys.yamlio import MAX_DEFINITION_BYTES
-from cxo.web.deps import Conn, WriteConn, api_permission
+from cxo.web.deps import Conn, SettingsDep, WriteConn, api_permission
 from cxo.web.routing import api_router
 
 router = api_router(tags=["surveys"])
@@ -194,3 +197,114 @@ def deactivate_link(
 ) -> LinkRead:
     """Stop a public link taking new respondents."""
     return links.deactivate_link(conn, link_id=link_id, actor=principal.actor)
+
+
+# --- distribution and fieldwork -----------------------------------------------------------------
+
+
+class WaveRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    audience: Audience
+    expires_days: int | None = Field(default=None, ge=1, le=365)
+    reminder_days: int | None = Field(default=3, ge=1, le=90)
+    max_reminders: int = Field(default=1, ge=0, le=5)
+    send: bool = Field(default=True, description="Start sending the e-mail in the background")
+
+
+class TriggerRequest(BaseModel):
+    channel: str | None = Field(default=None, max_length=20)
+    touchpoint: str | None = Field(default=None, max_length=100)
+    outcome: str | None = Field(default=None, max_length=50)
+    delay_hours: int = Field(default=0, ge=0, le=24 * 30)
+
+
+def _mail_jobs(request: Request) -> MailJobs:
+    jobs: MailJobs = request.app.state.mail_jobs
+    return jobs
+
+
+@router.post("/surveys/{code}/waves", status_code=201)
+def create_wave(
+    request: Request,
+    conn: WriteConn,
+    settings: SettingsDep,
+    principal: Annotated[Principal, api_permission("surveys.distribute")],
+    code: CodePath,
+    body: WaveRequest,
+) -> dict[str, int | str]:
+    """Invite a segment or a list of customers (contact cap applied); e-mail goes out in the
+    background. Returns how many were selected, invited, capped, without e-mail or unknown."""
+    wave = distribute.create_wave(
+        conn,
+        data=distribute.WaveCreate(survey_code=code, **body.model_dump(exclude={"send"})),
+        secret=settings.get_secret_key().encode("utf-8"),
+        cap_days=settings.survey_contact_cap_days,
+        default_expiry_days=settings.survey_link_days,
+        actor=principal.actor,
+    )
+    if body.send:
+        conn.commit()
+        _mail_jobs(request).kick()
+    return {k: v for k, v in wave.__dict__.items() if k != "reasons"}
+
+
+@router.post("/surveys/{code}/triggers", status_code=201)
+def create_trigger(
+    conn: WriteConn,
+    principal: Annotated[Principal, api_permission("surveys.distribute")],
+    code: CodePath,
+    body: TriggerRequest,
+) -> dict[str, int]:
+    """Survey customers after interactions of a channel, touchpoint and/or outcome."""
+    tid = distribute.create_trigger(
+        conn,
+        data=distribute.TriggerCreate(survey_code=code, **body.model_dump()),
+        actor=principal.actor,
+    )
+    return {"id": tid}
+
+
+@router.post("/survey-triggers/run")
+def run_triggers(
+    request: Request,
+    conn: WriteConn,
+    settings: SettingsDep,
+    principal: Annotated[Principal, api_permission("surveys.distribute")],
+) -> list[dict[str, int]]:
+    """Queue invitations for matching interactions that are due, then send in the background."""
+    runs = distribute.run_triggers(
+        conn,
+        secret=settings.get_secret_key().encode("utf-8"),
+        cap_days=settings.survey_contact_cap_days,
+        expiry_days=settings.survey_link_days,
+    )
+    conn.commit()
+    _mail_jobs(request).kick()
+    return [r.__dict__ for r in runs]
+
+
+@router.post("/survey-mail", status_code=202)
+def send_mail(
+    request: Request,
+    principal: Annotated[Principal, api_permission("surveys.distribute")],
+) -> dict[str, str | int | None]:
+    """Send queued invitations and due reminders in the background."""
+    jobs = _mail_jobs(request)
+    jobs.kick()
+    last = jobs.last
+    return {
+        "state": "queued",
+        "last_sent": last.sent if last else None,
+        "last_error": jobs.last_error,
+    }
+
+
+@router.get("/surveys/{code}/fieldwork", response_model=Fieldwork)
+def get_fieldwork(
+    conn: Conn,
+    principal: Annotated[Principal, api_permission("surveys.read")],
+    code: CodePath,
+    by: Literal["total", "segment", "channel", "wave"] = "total",
+) -> Fieldwork:
+    """Invited, sent, delivered, opened, started, completed and response rate, and by day."""
+    return fieldwork(conn, code, by=by)

@@ -203,3 +203,243 @@ def instruments() -> None:
         title = i.title.get(locale) or i.title.get("en") or i.code
         table.add_row(i.code, str(i.version), title, str(i.items), ", ".join(i.scales))
     console.print(table)
+
+
+class By(StrEnum):
+    total = "total"
+    segment = "segment"
+    channel = "channel"
+    wave = "wave"
+
+
+def _read_ids(path: Path) -> list[int]:
+    """Customer ids from a CSV (a customer_id column, else the first) or one id per line."""
+    import csv
+
+    from cxo.surveys.distribute import MAX_LIST
+
+    if not path.is_file():
+        raise CxoError(_("No file %(path)s.", path=str(path)))
+    ids: list[int] = []
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        column = 0
+        rows: list[list[str]] = []
+        if header is not None:
+            names = [h.strip().lower() for h in header]
+            if "customer_id" in names:
+                column = names.index("customer_id")
+            else:
+                rows.append(header)
+        for n, row in enumerate([*rows, *reader], start=1):
+            if not row or not row[column].strip():
+                continue
+            value = row[column].strip()
+            if not value.isdigit():
+                raise CxoError(
+                    _(
+                        "Line %(n)s of %(path)s is not a customer id: %(value)s",
+                        n=n,
+                        path=str(path),
+                        value=value[:40],
+                    ),
+                    hint=_("Give one customer id per line, or a CSV with a customer_id column."),
+                )
+            ids.append(int(value))
+            if len(ids) > MAX_LIST:
+                raise CxoError(_("More than %(n)s customers in one wave.", n=f"{MAX_LIST:,}"))
+    return ids
+
+
+def _send_mail() -> None:
+    from cxo.surveys.mailer import send_invitations
+
+    with console.status(_("Sending e-mail…")):
+        sent = send_invitations(get_settings())
+    console.print(
+        _(
+            "E-mail: %(sent)s invitations sent, %(failed)s refused, %(reminders)s reminders.",
+            sent=f"{sent.sent:,}",
+            failed=f"{sent.failed:,}",
+            reminders=f"{sent.reminders:,}",
+        )
+    )
+
+
+@app.command("send")
+def send(
+    code: Annotated[str, typer.Argument()],
+    segment: Annotated[str | None, typer.Option("--segment", help="Invite this segment.")] = None,
+    customers_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--customers", help="File of customer ids (CSV with customer_id, or one per line)."
+        ),
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Name of the wave.")] = None,
+    expires_days: Annotated[
+        int | None, typer.Option("--expires-days", min=1, max=365, help="Days a link stays valid.")
+    ] = None,
+    reminder_days: Annotated[
+        int, typer.Option("--reminder-days", min=1, max=90, help="Days before a reminder.")
+    ] = 3,
+    max_reminders: Annotated[
+        int, typer.Option("--max-reminders", min=0, max=5, help="Reminders per invitation.")
+    ] = 1,
+    locale: Annotated[
+        str | None,
+        typer.Option("--locale", help="en or zh_CN for everyone (default: each customer's)."),
+    ] = None,
+    no_send: Annotated[
+        bool, typer.Option("--no-send", help="Only queue the invitations (send later with `mail`).")
+    ] = False,
+) -> None:
+    """Invite a segment or a list of customers by e-mail (respecting the contact cap)."""
+    from cxo.i18n import normalise_locale
+    from cxo.surveys.distribute import Audience, WaveCreate, create_wave
+
+    if (segment is None) == (customers_file is None):
+        raise CxoError(
+            _("Give either --segment or --customers."),
+            hint=_("A wave goes to one segment or to a list of customers."),
+        )
+    chosen_locale = normalise_locale(locale) if locale else None
+    if locale and chosen_locale is None:
+        raise CxoError(_("Unknown language %(locale)s; use en or zh_CN.", locale=locale))
+    ids = _read_ids(customers_file) if customers_file is not None else None
+    settings = get_settings()
+    data = WaveCreate(
+        survey_code=code,
+        name=name or (segment or (customers_file.name if customers_file else code)),
+        audience=Audience(segment=segment, customer_ids=ids, locale=chosen_locale),
+        expires_days=expires_days,
+        reminder_days=reminder_days,
+        max_reminders=max_reminders,
+    )
+    with connect(settings, write=True) as conn:
+        wave = create_wave(
+            conn,
+            data=data,
+            secret=settings.get_secret_key().encode("utf-8"),
+            cap_days=settings.survey_contact_cap_days,
+            default_expiry_days=settings.survey_link_days,
+            actor=CLI_ACTOR,
+        )
+    console.print(
+        _(
+            "Wave %(id)s: %(selected)s customers selected, %(queued)s invited, %(capped)s left out "
+            "by the contact cap, %(no_email)s without e-mail, %(unknown)s unknown ids.",
+            id=wave.wave_id,
+            selected=f"{wave.selected:,}",
+            queued=f"{wave.queued:,}",
+            capped=f"{wave.capped:,}",
+            no_email=f"{wave.no_email:,}",
+            unknown=f"{wave.unknown:,}",
+        )
+    )
+    if not no_send:
+        _send_mail()
+
+
+@app.command("mail")
+def mail() -> None:
+    """Send queued invitations and the reminders that are due (run it from cron)."""
+    _send_mail()
+
+
+@app.command("trigger")
+def trigger(
+    code: Annotated[str, typer.Argument()],
+    channel: Annotated[
+        str | None, typer.Option("--channel", help="Interaction channel, e.g. phone.")
+    ] = None,
+    touchpoint: Annotated[
+        str | None, typer.Option("--touchpoint", help="Interaction touchpoint.")
+    ] = None,
+    outcome: Annotated[
+        str | None, typer.Option("--outcome", help="Interaction outcome, e.g. resolved.")
+    ] = None,
+    delay_hours: Annotated[int, typer.Option("--delay-hours", min=0, max=720)] = 0,
+) -> None:
+    """Survey customers after interactions of a given channel, touchpoint or outcome."""
+    from cxo.surveys.distribute import TriggerCreate, create_trigger
+
+    with connect(get_settings(), write=True) as conn:
+        tid = create_trigger(
+            conn,
+            data=TriggerCreate(
+                survey_code=code,
+                channel=channel,
+                touchpoint=touchpoint,
+                outcome=outcome,
+                delay_hours=delay_hours,
+            ),
+            actor=CLI_ACTOR,
+        )
+    console.print(_("Trigger %(id)s added; run `cxo survey run-triggers` regularly.", id=tid))
+
+
+@app.command("run-triggers")
+def run_triggers_command(
+    no_send: Annotated[bool, typer.Option("--no-send", help="Only queue the invitations.")] = False,
+) -> None:
+    """Invite customers whose interactions matched a trigger, then send the e-mail."""
+    from cxo.surveys.distribute import run_triggers
+
+    settings = get_settings()
+    with connect(settings, write=True) as conn:
+        runs = run_triggers(
+            conn,
+            secret=settings.get_secret_key().encode("utf-8"),
+            cap_days=settings.survey_contact_cap_days,
+            expiry_days=settings.survey_link_days,
+        )
+    for r in runs:
+        console.print(
+            _(
+                "Trigger %(id)s: %(matched)s interactions matched, %(queued)s invited, %(capped)s "
+                "left out by the contact cap, %(no_email)s without e-mail.",
+                id=r.trigger_id,
+                matched=f"{r.matched:,}",
+                queued=f"{r.queued:,}",
+                capped=f"{r.capped:,}",
+                no_email=f"{r.no_email:,}",
+            )
+        )
+    if not no_send:
+        _send_mail()
+
+
+@app.command("fieldwork")
+def fieldwork_command(
+    code: Annotated[str, typer.Argument()],
+    by: Annotated[By, typer.Option("--by", help="total, segment, channel or wave.")] = By.total,
+) -> None:
+    """Fieldwork: invited, sent, delivered, opened, started, completed and response rate."""
+    from cxo.surveys.fieldwork import fieldwork
+
+    with connect(get_settings()) as conn:
+        fw = fieldwork(conn, code, by=by.value)
+    table = Table(
+        _(by.value),
+        _("invited"),
+        _("sent"),
+        _("delivered"),
+        _("opened"),
+        _("started"),
+        _("completed"),
+        _("Response rate"),
+        title=_("Fieldwork of %(code)s", code=code),
+    )
+    for r in [*fw.rows, fw.total] if len(fw.rows) > 1 else fw.rows or [fw.total]:
+        rate = f"{r.response_rate:.1%}" if r.response_rate is not None else "—"
+        table.add_row(
+            _(r.key) if r.key in ("total", "link", "email", "trigger") else r.key,
+            *(
+                f"{getattr(r, f):,}"
+                for f in ("invited", "sent", "delivered", "opened", "started", "completed")
+            ),
+            rate,
+        )
+    console.print(table)

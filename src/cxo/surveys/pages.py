@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.engine import Connection
 
+from cxo.customers.models import customers
 from cxo.errors import CxoError
 from cxo.governance.permissions import allowed
 from cxo.governance.service import Principal
@@ -15,6 +18,8 @@ from cxo.store.engine import connect
 from cxo.surveys import links, service
 from cxo.surveys.compile import SurveyDefinitionError
 from cxo.surveys.definition import CompiledSurvey
+from cxo.surveys.fieldwork import fieldwork
+from cxo.surveys.models import survey_waves
 from cxo.surveys.snippets import SNIPPETS, starter
 from cxo.surveys.yamlio import MAX_DEFINITION_BYTES, parse_and_compile
 from cxo.web.deps import Conn, SettingsDep, page_permission
@@ -198,3 +203,102 @@ def stop_link(
     with connect(settings, write=True) as conn:
         links.deactivate_link(conn, link_id=link_id, actor=principal.actor)
     return RedirectResponse(f"/surveys/{code}#links", status_code=303)
+
+
+def _segments(conn: Connection) -> list[str]:
+    rows = conn.execute(
+        sa.select(customers.c.segment)
+        .where(customers.c.segment.is_not(None), customers.c.merged_into_id.is_(None))
+        .distinct()
+        .order_by(customers.c.segment)
+        .limit(200)
+    )
+    return [str(r[0]) for r in rows]
+
+
+@router.get("/surveys/{code}/fieldwork", response_class=HTMLResponse)
+def fieldwork_page(
+    request: Request,
+    conn: Conn,
+    principal: Annotated[Principal, page_permission("surveys.read")],
+    code: CodePath,
+    by: Annotated[str, Query(pattern="^(total|segment|channel|wave)$")] = "segment",
+    wave: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> Response:
+    """Fieldwork monitor: the funnel from invited to completed, by segment, channel or wave, and
+    day by day; distributors can send a new wave from here."""
+    from cxo.i18n import translator
+    from cxo.web.charts import line_chart
+    from cxo.web.render import resolve_locale
+
+    detail = service.get_survey(conn, code)
+    fw = fieldwork(conn, code, by=by)  # type: ignore[arg-type]
+    _ = translator(resolve_locale(request))
+    chart = (
+        line_chart(
+            x=[d.day.isoformat() for d in fw.days],
+            series=[
+                (_("sent"), [d.sent for d in fw.days]),
+                (_("opened"), [d.opened for d in fw.days]),
+                (_("started"), [d.started for d in fw.days]),
+                (_("completed"), [d.completed for d in fw.days]),
+            ],
+            title=_("Fieldwork by day"),
+            y_title=_("Count"),
+        )
+        if fw.days
+        else None
+    )
+    can_distribute = allowed(principal.role, None, "surveys.distribute")
+    last_wave = None
+    if wave is not None:
+        last_wave = conn.execute(sa.select(survey_waves).where(survey_waves.c.id == wave)).first()
+    return render(
+        request,
+        "survey_fieldwork.html",
+        {
+            "s": detail,
+            "fw": fw,
+            "by": by,
+            "chart": chart,
+            "can_distribute": can_distribute and detail.state == "live",
+            "segments": _segments(conn) if can_distribute else [],
+            "last_wave": last_wave,
+        },
+    )
+
+
+@router.post("/surveys/{code}/waves", response_class=HTMLResponse)
+def send_wave(
+    request: Request,
+    settings: SettingsDep,
+    principal: Annotated[Principal, page_permission("surveys.distribute")],
+    code: CodePath,
+    segment: Annotated[str, Form(min_length=1, max_length=50)],
+    name: Annotated[str, Form(max_length=200)] = "",
+    expires_days: Annotated[int, Form(ge=1, le=365)] = 14,
+    reminder_days: Annotated[int, Form(ge=1, le=90)] = 3,
+    max_reminders: Annotated[int, Form(ge=0, le=5)] = 1,
+) -> Response:
+    from cxo.surveys.distribute import Audience, WaveCreate, create_wave
+
+    with connect(settings, write=True) as conn:
+        wave = create_wave(
+            conn,
+            data=WaveCreate(
+                survey_code=code,
+                name=name or segment,
+                audience=Audience(segment=segment),
+                expires_days=expires_days,
+                reminder_days=reminder_days,
+                max_reminders=max_reminders,
+            ),
+            secret=settings.get_secret_key().encode("utf-8"),
+            cap_days=settings.survey_contact_cap_days,
+            default_expiry_days=settings.survey_link_days,
+            actor=principal.actor,
+        )
+    request.app.state.mail_jobs.kick()
+    return RedirectResponse(
+        f"/surveys/{code}/fieldwork?by=wave&wave={wave.wave_id}", status_code=303
+    )

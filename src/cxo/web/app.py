@@ -31,6 +31,7 @@ from cxo.store.engine import connect
 from cxo.surveys import api as surveys_api
 from cxo.surveys import pages as surveys_pages
 from cxo.surveys import public as surveys_public
+from cxo.surveys.mailer import MailJobs
 from cxo.web.deps import LoginRequired
 from cxo.web.middleware import BodySizeLimit, SecurityHeaders
 from cxo.web.render import render
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.secret_key = settings.get_secret_key()
     app.state.login_limiter = FailureLimiter()
     app.state.import_jobs = ImportJobs(settings)
+    app.state.mail_jobs = MailJobs(settings)
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
