@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -65,6 +65,7 @@ class Session:
     locale: str | None
     answers: dict[flow.AnswerKey, flow.Value]
     started_at: dt.datetime | None
+    invitation_id: int | None = None
 
     @property
     def done(self) -> bool:
@@ -91,11 +92,32 @@ def _load_answers(conn: Connection, response_id: int) -> dict[flow.AnswerKey, fl
     return out
 
 
+_COMPILED: dict[int, CompiledSurvey] = {}
+
+
+def compiled_survey(conn: Connection, survey_id: int) -> CompiledSurvey:
+    """A survey version's compiled definition, cached once the version has left draft (a
+    published definition never changes)."""
+    cached = _COMPILED.get(survey_id)
+    if cached is not None:
+        return cached
+    row = conn.execute(
+        sa.select(surveys.c.definition, surveys.c.state).where(surveys.c.id == survey_id)
+    ).one()
+    survey = CompiledSurvey.model_validate(row.definition["compiled"])
+    if row.state != "draft":
+        if len(_COMPILED) > 1000:
+            _COMPILED.clear()
+        _COMPILED[survey_id] = survey
+    return survey
+
+
 def _session(conn: Connection, response_id: int) -> Session:
     row = conn.execute(
         sa.select(
             responses.c.id,
             responses.c.survey_id,
+            responses.c.invitation_id,
             responses.c.state,
             responses.c.page,
             responses.c.seed,
@@ -103,7 +125,6 @@ def _session(conn: Connection, response_id: int) -> Session:
             responses.c.started_at,
             surveys.c.code,
             surveys.c.version,
-            surveys.c.definition,
         )
         .join(surveys, surveys.c.id == responses.c.survey_id)
         .where(responses.c.id == response_id)
@@ -113,13 +134,14 @@ def _session(conn: Connection, response_id: int) -> Session:
         survey_id=int(row.survey_id),
         survey_code=row.code,
         survey_version=int(row.version),
-        survey=CompiledSurvey.model_validate(row.definition["compiled"]),
+        survey=compiled_survey(conn, int(row.survey_id)),
         state=row.state or "completed",
         page=int(row.page or 0),
         seed=int(row.seed or 0),
         locale=row.locale,
         answers=_load_answers(conn, int(row.id)),
         started_at=_aware(row.started_at),
+        invitation_id=row.invitation_id,
     )
 
 
@@ -183,27 +205,32 @@ def open_invitation(
             N_("This survey link is not valid."), hint=N_("Check the link in your message.")
         )
     inv = conn.execute(
-        sa.select(invitations, surveys.c.code)
+        sa.select(
+            invitations.c.id,
+            invitations.c.expires_at,
+            invitations.c.opened_at,
+            invitations.c.channel,
+            invitations.c.locale,
+            invitations.c.customer_id,
+            surveys.c.code,
+            responses.c.id.label("existing"),
+        )
         .join(surveys, surveys.c.id == invitations.c.survey_id)
+        .outerjoin(responses, responses.c.invitation_id == invitations.c.id)
         .where(invitations.c.token_hash == token_hash(token))
+        .order_by(responses.c.id)
+        .limit(1)
     ).first()
     if inv is None:
         raise NotFound(
             N_("This survey link is not valid."), hint=N_("Check the link in your message.")
         )
-    existing = conn.execute(
-        sa.select(responses.c.id)
-        .where(responses.c.invitation_id == inv.id)
-        .order_by(responses.c.id)
-        .limit(1)
-    ).scalar()
+    existing = inv.existing
     if existing is not None:
         return _session(conn, int(existing))
     expires = _aware(inv.expires_at)
     if expires is not None and expires <= now:
         raise LinkGone(N_("This survey link has expired."), hint=N_("Thank you for your interest."))
-    if inv.opened_at is None:
-        conn.execute(invitations.update().where(invitations.c.id == inv.id).values(opened_at=now))
     response_id = _create_response(
         conn,
         survey_code=inv.code,
@@ -213,7 +240,10 @@ def open_invitation(
         customer_id=inv.customer_id,
         invitation_id=inv.id,
     )
-    conn.execute(invitations.update().where(invitations.c.id == inv.id).values(started_at=now))
+    opened = {"opened_at": now} if inv.opened_at is None else {}
+    conn.execute(
+        invitations.update().where(invitations.c.id == inv.id).values(started_at=now, **opened)
+    )
     return _session(conn, response_id)
 
 
@@ -339,24 +369,24 @@ def save_page(
     # What was valid is saved even when the page has problems (answers are saved as you go).
     merged = _write_page(conn, s, page, parsed.values, now)
     if parsed.errors and not going_back:
-        return SaveResult(_session(conn, s.response_id), parsed.errors)
+        return SaveResult(replace(s, answers=merged), parsed.errors)
     values: dict[str, Any] = {}
     if going_back:
         values["page"] = flow.previous_page(s.survey, page, seed=s.seed, answers=merged)
     elif action == "next":
         nxt = flow.next_page(s.survey, page, seed=s.seed, answers=merged)
         if nxt is None:
-            _complete(conn, s, merged, now)
-        else:
-            values["page"] = nxt
+            merged = _complete(conn, s, merged, now)
+            return SaveResult(replace(s, answers=merged, state="completed"), {})
+        values["page"] = nxt
     if values:
         conn.execute(responses.update().where(responses.c.id == s.response_id).values(**values))
-    return SaveResult(_session(conn, s.response_id), {})
+    return SaveResult(replace(s, answers=merged, page=values.get("page", s.page)), {})
 
 
 def _complete(
     conn: Connection, s: Session, merged: dict[flow.AnswerKey, flow.Value], now: dt.datetime
-) -> None:
+) -> dict[flow.AnswerKey, flow.Value]:
     # Answers to questions that later answers hid are dropped: they were not part of the path.
     keep = flow.visible_keys(s.survey, seed=s.seed, answers=merged)
     stale = sorted({k[0] for k in merged if k not in keep})
@@ -371,16 +401,11 @@ def _complete(
         .where(responses.c.id == s.response_id)
         .values(state="completed", completed_at=now)
     )
-    conn.execute(
-        invitations.update()
-        .where(
-            invitations.c.id
-            == sa.select(responses.c.invitation_id)
-            .where(responses.c.id == s.response_id)
-            .scalar_subquery()
+    if s.invitation_id is not None:
+        conn.execute(
+            invitations.update().where(invitations.c.id == s.invitation_id).values(used_at=now)
         )
-        .values(used_at=now)
-    )
+    return {k: v for k, v in merged.items() if k in keep}
 
 
 def set_locale(conn: Connection, s: Session, locale: str) -> Session:

@@ -181,6 +181,7 @@ def upgrade() -> None:
     ):
         op.add_column("responses", column)
     op.create_index("ix_responses_survey_id", "responses", ["survey_id"])
+    op.create_index("ix_responses_invitation_id", "responses", ["invitation_id"])
     if postgres:
         op.create_check_constraint(
             "ck_invitations_status",
@@ -196,6 +197,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.drop_constraint("ck_responses_state", "responses", type_="check")
         op.drop_constraint("ck_invitations_status", "invitations", type_="check")
+    op.drop_index("ix_responses_invitation_id", table_name="responses")
     op.drop_index("ix_responses_survey_id", table_name="responses")
     for name in (
         "include_override",
