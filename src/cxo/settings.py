@@ -123,6 +123,11 @@ class Settings(BaseSettings):
         description="No customer is invited to any survey more than once in this many days "
         "(0 = no cap).",
     )
+    voc_include_flagged: bool = Field(
+        default=False,
+        description="Analyses and response exports include responses flagged for data quality "
+        "(straight-lining, speeding, inconsistency, duplicates); off by default.",
+    )
     survey_start_limit: int = Field(
         default=20,
         ge=1,

@@ -318,3 +318,48 @@ def test_api_wave_and_fieldwork(
         headers=auth,
     )
     assert t.status_code == 201
+
+
+def test_flagged_responses_are_shown_and_analysts_decide(
+    login_as: Callable[[str], TestClient], web_store: Settings, token_for: Callable[..., str]
+) -> None:
+    sid = _live(web_store)
+    token = _invite(web_store, sid, locale="en")
+    c = login_as("analyst")
+    # A straight-liner who also rushes: every SERVQUAL row the same, done in no time.
+    path = f"/s/{token}"
+    c.get(path)
+    _post(c, path, {**{k: "7" for k in PAGE0}, "nps": "0", "action": "next"})
+    _post(c, path, {"reason": "1", "action": "next"})
+    with connect(web_store) as conn:
+        rid, flags = conn.execute(sa.select(responses.c.id, responses.c.quality_flags)).one()
+    assert flags is not None  # checked at completion
+    page = c.get("/surveys/branch_visit/responses")
+    assert page.status_code == 200 and f">{rid}<" in page.text
+    r = c.post(
+        f"/surveys/branch_visit/responses/{rid}/inclusion",
+        data={"include": "exclude", "csrf_token": csrf_of(c, "/surveys/branch_visit/responses")},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    with connect(web_store) as conn:
+        assert conn.execute(sa.select(responses.c.include_override)).scalar_one() is False
+    auth = _bearer(token_for("analyst", "surveys:write"))
+    listed = c.get("/api/v1/surveys/branch_visit/responses", headers=auth).json()
+    assert listed["items"][0]["excluded"] is True
+    assert (
+        c.post(
+            f"/api/v1/responses/{rid}/inclusion", json={"include": None}, headers=auth
+        ).status_code
+        == 204
+    )
+    assert (
+        c.post(
+            "/api/v1/responses/999999/inclusion", json={"include": True}, headers=auth
+        ).status_code
+        == 404
+    )
+    c.cookies.clear()
+    v = login_as("viewer")
+    assert v.get("/surveys/branch_visit/responses").status_code == 200
+    assert "Exclude" not in v.get("/surveys/branch_visit/responses").text

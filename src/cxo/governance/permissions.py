@@ -43,6 +43,7 @@ SCOPES: Final[dict[str, frozenset[str]]] = {
     "imports:write": frozenset({"imports.read", "imports.run"}),
     "surveys:read": frozenset({"surveys.read", "voc.export"}),
     "surveys:write": frozenset({"surveys.read", "surveys.write", "surveys.distribute"}),
+    "voc:export": frozenset({"voc.export"}),
     "audit:read": frozenset({"audit.read"}),
     "admin": frozenset({"users.manage", "governance.view", "audit.read"}),
 }

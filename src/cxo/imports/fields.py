@@ -119,6 +119,8 @@ REASONS: Final[dict[str, str]] = {
     "bad_encoding": N_("bytes that are not valid text"),
     "bad_json": N_("not a JSON object"),
     "conflict": N_("already stored with different content"),
+    "out_of_range": N_("a value outside the item's scale"),
+    "no_answers": N_("no answer in any item column"),
 }
 
 # Import kinds and states as shown to people (the stored values are the English words).

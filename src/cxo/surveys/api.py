@@ -10,11 +10,12 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from cxo.governance.service import Principal
-from cxo.surveys import distribute, links, service
+from cxo.surveys import distribute, links, review, service
 from cxo.surveys.distribute import Audience
 from cxo.surveys.fieldwork import Fieldwork, fieldwork
 from cxo.surveys.links import LinkRead
 from cxo.surveys.mailer import MailJobs
+from cxo.surveys.review import ResponsePage
 from cxo.surveys.schemas import InstrumentRead, SurveyDetail, SurveyRead
 from cxo.surveys.yamlio import MAX_DEFINITION_BYTES
 from cxo.web.deps import Conn, SettingsDep, WriteConn, api_permission
@@ -308,3 +309,31 @@ def get_fieldwork(
 ) -> Fieldwork:
     """Invited, sent, delivered, opened, started, completed and response rate, and by day."""
     return fieldwork(conn, code, by=by)
+
+
+@router.get("/surveys/{code}/responses", response_model=ResponsePage)
+def list_responses(
+    conn: Conn,
+    principal: Annotated[Principal, api_permission("surveys.read")],
+    code: CodePath,
+    flagged: bool = False,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=review.MAX_PER_PAGE)] = 50,
+) -> ResponsePage:
+    """Responses with their quality flags and whether analysis leaves them out."""
+    return review.list_responses(conn, code, flagged_only=flagged, page=page, per_page=per_page)
+
+
+class Inclusion(BaseModel):
+    include: bool | None = Field(description="true: include, false: exclude, null: follow flags")
+
+
+@router.post("/responses/{response_id}/inclusion", status_code=204)
+def set_inclusion(
+    conn: WriteConn,
+    principal: Annotated[Principal, api_permission("surveys.write")],
+    response_id: Annotated[int, Path(ge=1, le=2**62)],
+    body: Inclusion,
+) -> None:
+    """An analyst's decision to include or exclude a response whatever its flags (audited)."""
+    review.set_inclusion(conn, response_id=response_id, include=body.include, actor=principal.actor)

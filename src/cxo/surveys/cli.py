@@ -20,6 +20,13 @@ CLI_ACTOR = "cli"
 app = typer.Typer(help="Survey instruments and surveys.", no_args_is_help=True)
 
 
+def _mount_exchange() -> None:
+    # export-responses, import-responses and quality sit directly under `cxo survey`.
+    from cxo.surveys import exchange_cli
+
+    app.registered_commands.extend(exchange_cli.app.registered_commands)
+
+
 class Format(StrEnum):
     yaml = "yaml"
     json = "json"
@@ -443,3 +450,6 @@ def fieldwork_command(
             rate,
         )
     console.print(table)
+
+
+_mount_exchange()

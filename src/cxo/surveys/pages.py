@@ -302,3 +302,47 @@ def send_wave(
     return RedirectResponse(
         f"/surveys/{code}/fieldwork?by=wave&wave={wave.wave_id}", status_code=303
     )
+
+
+@router.get("/surveys/{code}/responses", response_class=HTMLResponse)
+def responses_page(
+    request: Request,
+    conn: Conn,
+    principal: Annotated[Principal, page_permission("surveys.read")],
+    code: CodePath,
+    flagged: bool = False,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> Response:
+    """The survey's responses with their quality flags; analysts include or exclude them."""
+    from cxo.surveys.review import list_responses
+
+    detail = service.get_survey(conn, code)
+    result = list_responses(conn, code, flagged_only=flagged, page=page)
+    return render(
+        request,
+        "survey_responses.html",
+        {
+            "s": detail,
+            "result": result,
+            "flagged": flagged,
+            "can_decide": allowed(principal.role, None, "surveys.write"),
+        },
+    )
+
+
+@router.post("/surveys/{code}/responses/{response_id}/inclusion", response_class=HTMLResponse)
+def decide_inclusion(
+    settings: SettingsDep,
+    principal: Annotated[Principal, page_permission("surveys.write")],
+    code: CodePath,
+    response_id: Annotated[int, Path(ge=1, le=2**62)],
+    include: Annotated[str, Form(pattern="^(include|exclude|flags)$")],
+    flagged: Annotated[bool, Form()] = False,
+) -> Response:
+    from cxo.surveys.review import set_inclusion
+
+    value = {"include": True, "exclude": False, "flags": None}[include]
+    with connect(settings, write=True) as conn:
+        set_inclusion(conn, response_id=response_id, include=value, actor=principal.actor)
+    back = f"/surveys/{code}/responses" + ("?flagged=true" if flagged else "")
+    return RedirectResponse(back, status_code=303)

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 
 from cxo.errors import Conflict, CxoError, NotFound
 from cxo.store.metadata import utcnow
-from cxo.surveys import flow
+from cxo.surveys import flow, quality
 from cxo.surveys.definition import CompiledSurvey
 from cxo.surveys.models import answers, invitations, responses, survey_links, surveys
 from cxo.vocabulary import N_
@@ -396,16 +396,23 @@ def _complete(
                 answers.c.response_id == s.response_id, answers.c.item_code.in_(stale)
             )
         )
+    kept = {k: v for k, v in merged.items() if k in keep}
+    # Per-response quality flags now (speeding against the per-item floor only); `cxo survey
+    # quality` later adds the survey's median and duplicates across responses.
+    started = s.started_at or now
+    flags = quality.response_flags(
+        s.survey, kept, seconds=(now - started).total_seconds(), survey_median=None
+    )
     conn.execute(
         responses.update()
         .where(responses.c.id == s.response_id)
-        .values(state="completed", completed_at=now)
+        .values(state="completed", completed_at=now, quality_flags=flags)
     )
     if s.invitation_id is not None:
         conn.execute(
             invitations.update().where(invitations.c.id == s.invitation_id).values(used_at=now)
         )
-    return {k: v for k, v in merged.items() if k in keep}
+    return kept
 
 
 def set_locale(conn: Connection, s: Session, locale: str) -> Session:

@@ -29,6 +29,7 @@ from cxo.overview import pages as overview_pages
 from cxo.settings import Settings, get_settings
 from cxo.store.engine import connect
 from cxo.surveys import api as surveys_api
+from cxo.surveys import exchange_api as surveys_exchange_api
 from cxo.surveys import pages as surveys_pages
 from cxo.surveys import public as surveys_public
 from cxo.surveys.mailer import MailJobs
@@ -55,6 +56,7 @@ API_ROUTERS = (
     customers_api.router,
     imports_api.router,
     surveys_api.router,
+    surveys_exchange_api.router,
     overview_api.router,
 )
 
