@@ -28,8 +28,7 @@ from cxo.synth.demo import MAPPINGS, write_survey_export
 from cxo.synth.voice import VoiceParams
 from cxo.synth.world import SynthConfig, synthesize
 
-# The demo's survey code ("relationship-2025") is not a valid survey code (no dashes), so the
-# import maps the survey column to a constant instead.
+# A survey with every instrument the demo world answers; the import names it explicitly.
 CODE = "relationship_2025"
 SPEC = f"""\
 code: {CODE}

@@ -10,6 +10,7 @@ from cxo.imports.models import imports
 from cxo.interactions.models import interactions
 from cxo.settings import Settings
 from cxo.store.engine import connect
+from cxo.surveys.models import responses, surveys
 from cxo.synth.demo import IMPORTS, run_demo
 
 
@@ -34,6 +35,24 @@ def test_demo_end_to_end_and_rerun_changes_nothing(store: Settings) -> None:
     linked = _count(store, interactions, interactions.c.customer_id.is_not(None))
     assert linked > 0.8 * _count(store, interactions)
     assert _count(store, customer_stage_stats) > 0
+    # The demo survey has a definition from the library, takes answers, and its answers are
+    # checked for data quality.
+    assert first.survey["code"] == "relationship_2025"
+    assert first.survey["public_link"].startswith("/s/l/")
+    assert first.survey["flags"]["responses"] > 0
+    with connect(store) as conn:
+        live = conn.execute(
+            sa.select(surveys.c.version).where(
+                surveys.c.code == "relationship_2025", surveys.c.state == "live"
+            )
+        ).scalar_one()
+        n_answered = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(responses)
+            .join(surveys, surveys.c.id == responses.c.survey_id)
+            .where(surveys.c.code == "relationship_2025")
+        ).scalar_one()
+    assert live == 1 and n_answered == first.survey["flags"]["responses"]
     second = run_demo(store, customers=1000, seed=3)
     assert not second.generated
     assert all(
@@ -43,3 +62,4 @@ def test_demo_end_to_end_and_rerun_changes_nothing(store: Settings) -> None:
     assert second.resolution["customers_created"] == 0 and second.resolution["links_changed"] == 0
     assert _count(store, source_records) == n_records
     assert _count(store, imports) == 2 * len(IMPORTS)
+    assert second.survey["public_link"] == first.survey["public_link"]

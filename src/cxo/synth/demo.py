@@ -30,7 +30,8 @@ from cxo.synth.world import SynthConfig, synthesize
 MAPPINGS = Path(__file__).parent / "mappings"
 DEMO_ACTOR = "demo"
 DEFAULT_CUSTOMERS = 20_000
-SURVEY_CODE = "relationship-2025"
+SURVEY_CODE = "relationship_2025"
+SURVEY_FILE = MAPPINGS / "relationship_2025.yaml"
 
 # (folder in the world, import kind, mapping file); sources come from the mapping files.
 IMPORTS: tuple[tuple[str, str, str], ...] = (
@@ -52,6 +53,7 @@ class DemoSummary:
     imports: list[dict[str, Any]] = field(default_factory=list)
     resolution: dict[str, Any] = field(default_factory=dict)
     analyses: dict[str, Any] = field(default_factory=dict)
+    survey: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -131,6 +133,7 @@ def run_demo(
     if not (world / "survey_export").exists():
         write_survey_export(world)
     summary = DemoSummary(world=world, generated=generated)
+    summary.survey = ensure_survey(settings)
     files = [
         (folder, kind, mapping, part)
         for folder, kind, mapping in IMPORTS
@@ -151,6 +154,7 @@ def run_demo(
         )
         summary.imports.append({"file": f"{folder}/{part.name}", **_as_dict(result)})
     say("import", len(files), len(files))
+    flag_survey(settings, summary)
     say("resolve", 0, 1)
     summary.resolution = resolve_store(settings, actor=DEMO_ACTOR).as_dict()
     say("resolve", 1, 1)
@@ -160,6 +164,41 @@ def run_demo(
     say("analyse", 1, 1)
     summary.seconds = round(time.perf_counter() - started, 1)
     return summary
+
+
+def ensure_survey(settings: Settings) -> dict[str, Any]:
+    """The demo survey, defined from the instrument library, live, with one public link; made
+    once (a re-run finds it)."""
+    import sqlalchemy as sa
+
+    from cxo.store.engine import connect
+    from cxo.surveys import links, service
+    from cxo.surveys.models import surveys
+
+    with connect(settings, write=True) as conn:
+        exists = conn.execute(sa.select(surveys.c.id).where(surveys.c.code == SURVEY_CODE)).first()
+        if exists is None:
+            service.create_survey(conn, text=SURVEY_FILE.read_bytes(), actor=DEMO_ACTOR)
+            service.set_state(conn, code=SURVEY_CODE, state="live", actor=DEMO_ACTOR)
+            links.create_link(
+                conn, survey_code=SURVEY_CODE, actor=DEMO_ACTOR, label="Branch posters"
+            )
+        found = links.list_links(conn, SURVEY_CODE)
+    return {"code": SURVEY_CODE, "public_link": found[0].path if found else None}
+
+
+def flag_survey(settings: Settings, summary: DemoSummary) -> None:
+    """Data-quality flags for the imported answers (straight-lining, speeding, ...)."""
+    from cxo.store.engine import connect
+    from cxo.surveys.quality_service import flag_responses
+
+    with connect(settings, write=True) as conn:
+        counts = flag_responses(conn, survey_code=SURVEY_CODE, actor=DEMO_ACTOR)
+    summary.survey["flags"] = {
+        "responses": counts.responses,
+        "flagged": counts.flagged,
+        **counts.per_flag,
+    }
 
 
 def _as_dict(result: Any) -> dict[str, Any]:

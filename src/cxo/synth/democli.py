@@ -60,4 +60,16 @@ def build_demo(*, customers: int, seed: int) -> None:
             merged=f"{res.get('customers_merged', 0):,}",
         )
     )
+    survey = summary.survey
+    flags = survey.get("flags", {})
+    console.print(
+        _(
+            "Survey %(code)s is live: %(responses)s responses, %(flagged)s flagged for data "
+            "quality; public link %(link)s.",
+            code=survey.get("code", ""),
+            responses=f"{flags.get('responses', 0):,}",
+            flagged=f"{flags.get('flagged', 0):,}",
+            link=survey.get("public_link") or "—",
+        )
+    )
     console.print(_("Demo ready in %(s)s s.", s=summary.seconds))
