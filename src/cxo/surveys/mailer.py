@@ -14,7 +14,9 @@ import smtplib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formataddr, make_msgid
 from html import escape
 from typing import Any
@@ -84,7 +86,7 @@ def compose(
     locale: str,
     expires_at: dt.datetime | None,
     reminder: bool,
-) -> EmailMessage:
+) -> MIMEMultipart:
     """The invitation (or reminder) e-mail: plain text and HTML, in ``locale``."""
     _ = translator(locale if locale in ("en", "zh_CN") else "en")
     survey_title = title.get(locale) or title.get("en") or title.get("zh_CN") or ""
@@ -104,19 +106,25 @@ def compose(
         else ""
     )
     thanks = _("Thank you.")
-    msg = EmailMessage()
-    msg["Subject"] = subject
+    # The compat32 MIME classes: the modern EmailMessage API parses every header it sets and
+    # costs ~4 ms a message, which alone would take 100k invitations past the 5-minute target.
+    msg = MIMEMultipart("alternative")
+    msg["Subject"] = Header(subject, "utf-8").encode()
     msg["From"] = settings.smtp_sender
-    msg["To"] = formataddr((name or "", to))
+    msg["To"] = formataddr((name, to)) if name else to  # encodes a non-ASCII name
     msg["Message-ID"] = make_msgid(domain="cxo.local")
-    msg["Content-Language"] = "zh-CN" if locale == "zh_CN" else "en"
-    msg.set_content(f"{greeting}\n\n{ask}\n\n{url}\n\n{until}\n\n{thanks}\n")
-    msg.add_alternative(
-        f'<!doctype html><html lang="{msg["Content-Language"]}"><body>'
-        f"<p>{escape(greeting)}</p><p>{escape(ask)}</p>"
-        f'<p><a href="{escape(url)}">{escape(_("Start the survey"))}</a></p>'
-        f"<p>{escape(until)}</p><p>{escape(thanks)}</p></body></html>",
-        subtype="html",
+    language = "zh-CN" if locale == "zh_CN" else "en"
+    msg["Content-Language"] = language
+    msg.attach(MIMEText(f"{greeting}\n\n{ask}\n\n{url}\n\n{until}\n\n{thanks}\n", "plain", "utf-8"))
+    msg.attach(
+        MIMEText(
+            f'<!doctype html><html lang="{language}"><body>'
+            f"<p>{escape(greeting)}</p><p>{escape(ask)}</p>"
+            f'<p><a href="{escape(url)}">{escape(_("Start the survey"))}</a></p>'
+            f"<p>{escape(until)}</p><p>{escape(thanks)}</p></body></html>",
+            "html",
+            "utf-8",
+        )
     )
     return msg
 
@@ -196,7 +204,7 @@ def _send_batch(
             reminder=reminder,
         )
         try:
-            server.send_message(msg)
+            server.sendmail(settings.smtp_sender, [r.email], msg.as_string())
         except smtplib.SMTPRecipientsRefused as exc:
             reason = "; ".join(
                 f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
