@@ -57,3 +57,31 @@ def test_needs_the_permission(api: TestClient, token_for) -> None:  # noqa: F811
     no_scope = {"Authorization": f"Bearer {token_for('analyst', 'customers:read')}"}
     assert api.get(f"/api/v1/surveys/{CODE}/responses.sav", headers=no_scope).status_code == 403
     assert api.get(f"/api/v1/surveys/{CODE}/responses.csv").status_code == 401
+
+
+def test_upload_round_trip_over_the_api(api: TestClient, token_for) -> None:  # noqa: F811
+    headers = {"Authorization": f"Bearer {token_for('analyst', 'voc:export', 'imports:write')}"}
+    csv = api.get(f"/api/v1/surveys/{CODE}/responses.csv", headers=headers).content
+    url = f"/api/v1/surveys/{CODE}/responses/import"
+    r = api.post(url, files={"file": ("r.csv", csv)}, data={"source": "tool"}, headers=headers)
+    assert r.status_code == 200, r.text
+    first = r.json()
+    assert first["read"] == 3 and first["accepted"] == 3
+    again = api.post(url, files={"file": ("r.csv", csv)}, data={"source": "tool"}, headers=headers)
+    assert again.json()["duplicates"] == 3 and again.json()["accepted"] == 0
+    bad = api.post(url, files={"file": ("r.exe", b"MZ")}, data={"source": "tool"}, headers=headers)
+    assert bad.status_code == 400
+    broken = api.post(
+        url,
+        files={"file": ("r.csv", csv)},
+        data={"source": "tool", "mapping": "columns: [unclosed"},
+        headers=headers,
+    )
+    assert broken.status_code == 400 and "YAML" in broken.json()["detail"]
+    viewer = {"Authorization": f"Bearer {token_for('viewer', 'imports:write')}"}
+    assert (
+        api.post(
+            url, files={"file": ("r.csv", csv)}, data={"source": "x"}, headers=viewer
+        ).status_code
+        == 403
+    )

@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path as FsPath
 from typing import Annotated, Literal
 
-from fastapi import Path, Query
+from fastapi import Form, Path, Query, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from cxo.governance.service import Principal
+from cxo.imports.schemas import ImportSummary
 from cxo.settings import Settings
 from cxo.store.engine import connect
 from cxo.surveys.exchange import (
@@ -146,3 +147,59 @@ def responses_sav(
         include_partial=include_partial,
     )
     return _file(conn, code, "sav", version, locale, selection)
+
+
+IMPORT_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".sav")
+
+
+@router.post("/surveys/{code}/responses/import", response_model=ImportSummary)
+def import_responses(
+    settings: SettingsDep,
+    principal: Annotated[Principal, api_permission("imports.run")],
+    code: CodePath,
+    file: UploadFile,
+    source: Annotated[str, Form(min_length=1, max_length=50)],
+    mapping: Annotated[str | None, Form(max_length=200_000)] = None,
+) -> ImportSummary:
+    """Import a wide response file (CSV, Excel or SPSS .sav; one row per response) into the
+    survey's answers; every row accepted, a duplicate, or quarantined (see
+    ``GET /api/v1/imports/{id}/quarantine``). Bodies up to ``CXO_MAX_REQUEST_BYTES``; larger files
+    go through ``cxo survey import-responses``."""
+    import shutil
+
+    import yaml
+
+    from cxo.imports.errors import ImportFileError
+    from cxo.imports.jobs import safe_file_name
+    from cxo.surveys.exchange_import import import_wide
+    from cxo.surveys.exchange_mapping import parse_wide_mapping
+
+    name = safe_file_name(file.filename)
+    if not name.lower().endswith(IMPORT_SUFFIXES):
+        raise ImportFileError(
+            "Import .csv, .tsv, .txt, .xlsx or .sav files.",
+        )
+    parsed = None
+    if mapping and mapping.strip():
+        try:
+            parsed = parse_wide_mapping(yaml.safe_load(mapping))
+        except yaml.YAMLError:
+            raise ImportFileError(
+                "The mapping file %(path)s is not valid YAML.", path="mapping"
+            ) from None
+    folder = FsPath(tempfile.mkdtemp(prefix="responses-", dir=settings.ensure_home()))
+    try:
+        path = folder / name
+        with path.open("wb") as out:
+            shutil.copyfileobj(file.file, out, 1 << 20)
+        return import_wide(
+            settings,
+            code=code,
+            path=path,
+            source=source,
+            actor=principal.actor,
+            mapping=parsed,
+            file_name=name,
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
