@@ -51,28 +51,28 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 def setup(settings: Settings, respondents: int) -> list[str]:
     """A live survey and one invitation per respondent; returns their link tokens."""
-    import numpy as np
-    import pandas as pd
+    import pyarrow as pa
+
+    from cxo.customers.models import customers
+    from cxo.store.bulk import append_rows
 
     init_store(settings)
     now = dt.datetime.now(dt.UTC)
     with connect(settings, write=True) as conn:
         service.create_survey(conn, text=SURVEY, actor="bench")
         service.set_state(conn, code="bench", state="live", actor="bench")
-        raw = conn.connection.dbapi_connection
-        cust = pd.DataFrame(
-            {
-                "id": np.arange(1, respondents + 1),
-                "email": [f"c{i}@example.com" for i in range(respondents)],
-                "segment": "mass",
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-        raw.register("cust_df", cust)  # type: ignore[union-attr]
-        raw.execute(  # type: ignore[union-attr]
-            "INSERT INTO customers (id, email, segment, created_at, updated_at) "
-            "SELECT id, email, segment, created_at, updated_at FROM cust_df"
+        append_rows(
+            conn,
+            customers,
+            pa.table(
+                {
+                    "id": pa.array(range(1, respondents + 1), pa.int64()),
+                    "email": [f"c{i}@example.com" for i in range(respondents)],
+                    "segment": ["mass"] * respondents,
+                    "created_at": pa.array([now] * respondents, pa.timestamp("us", tz="UTC")),
+                    "updated_at": pa.array([now] * respondents, pa.timestamp("us", tz="UTC")),
+                }
+            ),
         )
         secret = settings.get_secret_key().encode()
         create_wave(
@@ -149,11 +149,22 @@ def main() -> None:
     ap.add_argument("--respondents", type=int, default=5000)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--port", type=int, default=18766)
+    ap.add_argument(
+        "--postgres", action="store_true", help="a throwaway PostgreSQL server instead of DuckDB"
+    )
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="cxo-bench-submit-"))
-    settings = Settings(home=home, _env_file=None)  # type: ignore[call-arg]
+    pg = None
+    url = None
+    if args.postgres:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.pgserver import PgServer
+
+        pg = PgServer.start()
+        url = pg.create_database()
+    settings = Settings(home=home, database_url=url, _env_file=None)  # type: ignore[call-arg]
     tokens = setup(settings, args.respondents)
-    env = {**os.environ, "CXO_HOME": str(home)}
+    env = {**os.environ, "CXO_HOME": str(home), **({"CXO_DATABASE_URL": url} if url else {})}
     server = subprocess.Popen(
         [sys.executable, "-m", "cxo.cli", "serve", "--port", str(args.port)],
         env=env,
@@ -170,7 +181,7 @@ def main() -> None:
         # warm-up (not counted)
         asyncio.run(load(base, tokens[:50], 8))
         elapsed, done, gets, posts = asyncio.run(load(base, tokens[50:], args.concurrency))
-        print(f"uptime: {os.getloadavg()}")
+        print(f"database: {'PostgreSQL' if args.postgres else 'DuckDB'}; load: {os.getloadavg()}")
         print(
             f"{done:,} completed of {len(tokens) - 50:,} in {elapsed:.1f} s: "
             f"{done / elapsed:,.0f} completed submissions/s (concurrency {args.concurrency})"
@@ -184,6 +195,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+        if pg is not None:
+            pg.stop()
 
 
 if __name__ == "__main__":
