@@ -78,14 +78,16 @@ def test_answers_keep_the_version_they_were_given_on(any_store: Settings) -> Non
             )
         )
         s = respond.open_invitation(conn, token)
-        assert s.survey_version == 1
-        # v2 goes live while the respondent is on page 1
+        assert s.survey_version == 1 and not s.stored  # opening alone stores no response
+        page0 = {f"servqual_importance.sq{c}": ["6"] for c in ("01", "05", "11")}
+        page0 |= {f"servqual_performance.sq{c}": ["4"] for c in ("01", "05", "11")}
+        r = respond.save_page(conn, s, page=0, form=page0, action="save")
+        assert r.session.stored and r.session.page == 0
+        # v2 goes live while the respondent is on page 1 of v1
         service.update_survey(conn, text=GOOD.replace("Why?", "Why, v2?"), actor="lin")
         service.set_state(conn, code="branch_visit", state="live", actor="lin")
         s = respond.open_invitation(conn, token)
-        assert s.survey_version == 1
-        page0 = {f"servqual_importance.sq{c}": ["6"] for c in ("01", "05", "11")}
-        page0 |= {f"servqual_performance.sq{c}": ["4"] for c in ("01", "05", "11")}
+        assert s.survey_version == 1 and s.answers[("sq05", "performance")] == 4.0
         page0["nps"] = ["3"]
         r = respond.save_page(conn, s, page=0, form=page0)
         assert not r.errors and r.session.page == 1

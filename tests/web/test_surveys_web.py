@@ -363,3 +363,21 @@ def test_flagged_responses_are_shown_and_analysts_decide(
     v = login_as("viewer")
     assert v.get("/surveys/branch_visit/responses").status_code == 200
     assert "Exclude" not in v.get("/surveys/branch_visit/responses").text
+
+
+def test_opening_a_link_is_not_starting(client: TestClient, web_store: Settings) -> None:
+    # Mail scanners open every link: that counts as opened, not as a started response.
+    from cxo.surveys.fieldwork import fieldwork
+
+    token = _invite(web_store, _live(web_store))
+    for _ in range(3):
+        assert client.get(f"/s/{token}").status_code == 200
+    with connect(web_store) as conn:
+        total = fieldwork(conn, "branch_visit").total
+        assert (total.opened, total.started) == (1, 0)
+        assert conn.execute(sa.select(sa.func.count()).select_from(responses)).scalar_one() == 0
+    _post(client, f"/s/{token}", {**PAGE0, "action": "save"})
+    with connect(web_store) as conn:
+        assert fieldwork(conn, "branch_visit").total.started == 1
+        started = conn.execute(sa.select(responses.c.started_at)).scalar_one()
+    assert started is not None

@@ -8,8 +8,10 @@ anonymous starts are rate-limited per client address.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
+import time
 from typing import Any
 
 from fastapi import Request
@@ -45,6 +47,27 @@ def _client_hash(request: Request) -> str:
     key = request.app.state.secret_key
     secret = key.encode("utf-8") if isinstance(key, str) else bytes(key)
     return hmac.new(secret, f"{host}|{agent}".encode(), hashlib.sha256).hexdigest()
+
+
+def _stamp(request: Request) -> str:
+    """When the page was shown, signed, so the first submit can date the response's start."""
+    now = int(time.time())
+    return f"{now}.{_sign(request, str(now))}"
+
+
+def _sign(request: Request, value: str) -> str:
+    key = request.app.state.secret_key
+    secret = key.encode("utf-8") if isinstance(key, str) else bytes(key)
+    return hmac.new(secret, f"shown:{value}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _shown_at(request: Request, stamp: str | None) -> dt.datetime | None:
+    if not stamp or "." not in stamp or len(stamp) > 40:
+        return None
+    value, signature = stamp.split(".", 1)
+    if not value.isdigit() or not hmac.compare_digest(signature, _sign(request, value)):
+        return None
+    return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
 
 
 def _pick_locale(request: Request, locales: list[str], preferred: str | None) -> str:
@@ -183,6 +206,7 @@ def _show(
             "page_title": page.title.get(locale) if page.title else None,
             "intro": survey.intro.get(locale) if survey.intro else None,
             "resume_url": resume_url,
+            "stamp": _stamp(request),
         },
         status_code=status,
     )
@@ -216,7 +240,14 @@ async def _submit(request: Request, opener: Any, path: str, resume_url: str | No
             lang = normalise_locale(form.get("lang", [""])[0] or request.query_params.get("lang"))
             if lang:
                 s = respond.set_locale(conn, s, lang)
-            result = respond.save_page(conn, s, page=page, form=form, action=action)
+            result = respond.save_page(
+                conn,
+                s,
+                page=page,
+                form=form,
+                action=action,
+                shown_at=_shown_at(request, form.get("t", [""])[0]),
+            )
         except CxoError as exc:
             return _error(request, exc)
         if result.errors:

@@ -66,10 +66,17 @@ class Session:
     answers: dict[flow.AnswerKey, flow.Value]
     started_at: dt.datetime | None
     invitation_id: int | None = None
+    customer_id: int | None = None
+    channel: str | None = None
 
     @property
     def done(self) -> bool:
         return self.state == "completed"
+
+    @property
+    def stored(self) -> bool:
+        """False for an invitation opened but not yet answered: no response row exists."""
+        return self.response_id != 0
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -145,15 +152,15 @@ def _session(conn: Connection, response_id: int) -> Session:
     )
 
 
-def _live(conn: Connection, code: str) -> tuple[int, CompiledSurvey]:
+def _live(conn: Connection, code: str) -> tuple[int, int, CompiledSurvey]:
     row = conn.execute(
-        sa.select(surveys.c.id, surveys.c.definition).where(
+        sa.select(surveys.c.id, surveys.c.version).where(
             surveys.c.code == code, surveys.c.state == "live"
         )
     ).first()
     if row is None:
         raise LinkGone(N_("This survey is closed."), hint=N_("Thank you for your interest."))
-    return int(row.id), CompiledSurvey.model_validate(row.definition["compiled"])
+    return int(row.id), int(row.version), compiled_survey(conn, int(row.id))
 
 
 def _create_response(
@@ -168,9 +175,14 @@ def _create_response(
     link_id: int | None = None,
     resume_hash: str | None = None,
     client_hash: str | None = None,
+    seed: int | None = None,
+    survey_id: int | None = None,
 ) -> int:
-    survey_id, survey = _live(conn, survey_code)
-    seed = secrets.randbelow(2**31)
+    if survey_id is None:
+        survey_id, _version, survey = _live(conn, survey_code)
+    else:
+        survey = compiled_survey(conn, survey_id)
+    seed = secrets.randbelow(2**31) if seed is None else seed
     page = flow.first_page(survey, seed=seed, answers={}) or 0
     return int(
         conn.execute(
@@ -198,7 +210,13 @@ def _create_response(
 def open_invitation(
     conn: Connection, token: str, *, now: dt.datetime | None = None, locale: str | None = None
 ) -> Session:
-    """The response behind an invitation token, started on first use."""
+    """The response behind an invitation token.
+
+    Opening the link records ``opened_at`` but stores no response yet: the response is created
+    by the first page the respondent submits (so link scanners and prefetchers that open every
+    link in an e-mail never count as started). Until then the session has ``response_id`` 0 and a
+    seed derived from the invitation, so the order shown is the order that will be stored.
+    """
     now = now or utcnow()
     if not _valid_token(token):
         raise NotFound(
@@ -231,20 +249,47 @@ def open_invitation(
     expires = _aware(inv.expires_at)
     if expires is not None and expires <= now:
         raise LinkGone(N_("This survey link has expired."), hint=N_("Thank you for your interest."))
+    survey_id, version, survey = _live(conn, inv.code)
+    if inv.opened_at is None:
+        conn.execute(invitations.update().where(invitations.c.id == inv.id).values(opened_at=now))
+    seed = int(token_hash(f"seed:{inv.id}")[:8], 16) & 0x7FFFFFFF
+    chosen = locale or inv.locale
+    return Session(
+        response_id=0,
+        survey_id=survey_id,
+        survey_code=inv.code,
+        survey_version=version,
+        survey=survey,
+        state="new",
+        page=flow.first_page(survey, seed=seed, answers={}) or 0,
+        seed=seed,
+        locale=chosen if chosen in survey.locales else survey.locales[0],
+        answers={},
+        started_at=_aware(inv.opened_at) or now,
+        invitation_id=int(inv.id),
+        customer_id=inv.customer_id,
+        channel=inv.channel,
+    )
+
+
+def _start(conn: Connection, s: Session, now: dt.datetime, shown_at: dt.datetime | None) -> Session:
+    """Store the response of an invitation at its first submitted page."""
+    started = min(shown_at, now) if shown_at is not None else (s.started_at or now)
     response_id = _create_response(
         conn,
-        survey_code=inv.code,
-        now=now,
-        channel=inv.channel,
-        locale=locale or inv.locale,
-        customer_id=inv.customer_id,
-        invitation_id=inv.id,
+        survey_code=s.survey_code,
+        now=started,
+        channel=s.channel or "email",
+        locale=s.locale,
+        customer_id=s.customer_id,
+        invitation_id=s.invitation_id,
+        seed=s.seed,
+        survey_id=s.survey_id,
     )
-    opened = {"opened_at": now} if inv.opened_at is None else {}
     conn.execute(
-        invitations.update().where(invitations.c.id == inv.id).values(started_at=now, **opened)
+        invitations.update().where(invitations.c.id == s.invitation_id).values(started_at=now)
     )
-    return _session(conn, response_id)
+    return replace(s, response_id=response_id, state="in_progress", started_at=started)
 
 
 def link_survey(conn: Connection, key: str, *, now: dt.datetime | None = None) -> tuple[int, str]:
@@ -324,7 +369,7 @@ def _write_page(
     merged = {k: v for k, v in s.answers.items() if k not in set(keys)}
     merged.update(values)
     items = sorted({k[0] for k in keys})
-    if items:
+    if items and s.answers:
         conn.execute(
             answers.delete().where(
                 answers.c.response_id == s.response_id, answers.c.item_code.in_(items)
@@ -354,6 +399,7 @@ def save_page(
     form: dict[str, list[str]],
     action: str = "next",
     now: dt.datetime | None = None,
+    shown_at: dt.datetime | None = None,
 ) -> SaveResult:
     """Validate and save one page; move to the next page (or back), completing at the end.
 
@@ -362,7 +408,9 @@ def save_page(
     """
     now = now or utcnow()
     if s.done or page != s.page:
-        return SaveResult(_session(conn, s.response_id), {})
+        return SaveResult(_session(conn, s.response_id) if s.stored else s, {})
+    if not s.stored:
+        s = _start(conn, s, now, shown_at)
     shown = flow.page_questions(s.survey, page, seed=s.seed, answers=s.answers)
     going_back = action == "back"
     parsed = flow.parse_page(shown, form, enforce_required=not going_back and action != "save")
@@ -417,6 +465,8 @@ def _complete(
 
 def set_locale(conn: Connection, s: Session, locale: str) -> Session:
     """Remember the respondent's language choice."""
+    if locale in s.survey.locales and locale != s.locale and not s.stored:
+        return replace(s, locale=locale)
     if locale in s.survey.locales and locale != s.locale:
         conn.execute(
             responses.update().where(responses.c.id == s.response_id).values(locale=locale)
