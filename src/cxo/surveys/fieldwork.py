@@ -77,7 +77,7 @@ def _key(by: Breakdown) -> Any:
         return invitations.c.channel
     if by == "wave":
         return sa.func.coalesce(sa.cast(invitations.c.wave_id, sa.String), "—")
-    return sa.literal("total")
+    return sa.literal_column("'total'")
 
 
 def _count(cond: Any) -> Any:
@@ -115,9 +115,9 @@ def fieldwork(conn: Connection, code: str, *, by: Breakdown = "total") -> Fieldw
         )
         .select_from(invitations.outerjoin(resp, resp.c.invitation_id == invitations.c.id))
         .where(invitations.c.survey_id.in_(ids))
-        .group_by(key)
-        .order_by(key)
     )
+    if by != "total":
+        query = query.group_by(key).order_by(key)
     rows = [
         FieldworkRow(
             key=str(r.key),
@@ -130,6 +130,7 @@ def fieldwork(conn: Connection, code: str, *, by: Breakdown = "total") -> Fieldw
             completed=int(r.completed or 0),
         )
         for r in conn.execute(query)
+        if r.invited
     ]
     link = conn.execute(
         sa.select(sa.func.count(), _count(done)).where(
