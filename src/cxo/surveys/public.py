@@ -189,6 +189,13 @@ def _show(
         return v
 
     shown_errors = {k: _(msg, **params) for k, (msg, params) in (errors or {}).items()}
+    # The error summary names the question (or matrix row) each problem belongs to.
+    labels: dict[str, str] = {}
+    for sq in shown:
+        labels[sq.code] = sq.question.text.get(locale)
+        for row in sq.rows:
+            labels[f"{sq.code}.{row.code}"] = row.text.get(locale)
+    summary = {k: f"{labels.get(k, k)} — {v}" for k, v in shown_errors.items()}
     return render(
         request,
         "respond/page.html",
@@ -197,6 +204,7 @@ def _show(
             "action": path,
             "questions": shown,
             "errors": shown_errors,
+            "error_summary": summary,
             "value": value,
             "page_index": s.page,
             "first_page": first,
