@@ -248,3 +248,57 @@ def test_triggered_survey_after_a_resolved_call(store: Settings, smtp_sink: Sink
     with connect(settings) as conn:
         fw = fieldwork(conn, "branch_visit", by="channel")
     assert [(r.key, r.sent) for r in fw.rows] == [("trigger", 2)]
+
+
+def test_triggered_survey_after_a_resolved_case(store: Settings, smtp_sink: Sink) -> None:
+    from cxo.store.tables import cases
+
+    settings = _mail_settings(store, smtp_sink)
+    ids = _seed(settings)
+    with connect(settings, write=True) as conn:
+        create_trigger(
+            conn,
+            data=TriggerCreate(
+                survey_code="branch_visit", source="case", outcome="resolved", delay_hours=1
+            ),
+            actor="lin",
+            now=T0,
+        )
+
+    def case(cid: int, closed: dt.datetime | None, status: str) -> None:
+        with connect(settings, write=True) as conn:
+            conn.execute(
+                cases.insert().values(
+                    customer_id=cid,
+                    title="Card blocked",
+                    status=status,
+                    closed_at=closed,
+                    created_at=T0 - dt.timedelta(days=2),
+                    updated_at=T0,
+                )
+            )
+
+    case(ids["Peter Chan"], T0 + dt.timedelta(hours=2), "resolved")
+    case(ids["陈小明"], None, "open")  # still open: no survey
+    case(ids["Mass Person"], T0 + dt.timedelta(hours=2), "rejected")  # other status
+    case(ids["王伟"], T0 - dt.timedelta(hours=5), "resolved")  # closed before the trigger
+    with connect(settings, write=True) as conn:
+        first = run_triggers(
+            conn,
+            secret=SECRET,
+            cap_days=30,
+            expiry_days=7,
+            now=T0 + dt.timedelta(hours=2, minutes=30),
+        )
+        second = run_triggers(
+            conn, secret=SECRET, cap_days=30, expiry_days=7, now=T0 + dt.timedelta(hours=4)
+        )
+        third = run_triggers(
+            conn, secret=SECRET, cap_days=30, expiry_days=7, now=T0 + dt.timedelta(hours=6)
+        )
+    assert (first[0].queued, first[0].waiting) == (0, 1)  # the one-hour delay has not passed
+    assert (second[0].matched, second[0].queued) == (1, 1)
+    assert third[0].matched == 0  # nothing twice
+    with connect(settings) as conn:
+        invited = conn.execute(sa.select(invitations.c.customer_id, invitations.c.channel)).all()
+    assert [(r.customer_id, r.channel) for r in invited] == [(ids["Peter Chan"], "trigger")]

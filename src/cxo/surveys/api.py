@@ -213,6 +213,7 @@ class WaveRequest(BaseModel):
 
 
 class TriggerRequest(BaseModel):
+    source: Literal["interaction", "case"] = "interaction"
     channel: str | None = Field(default=None, max_length=20)
     touchpoint: str | None = Field(default=None, max_length=100)
     outcome: str | None = Field(default=None, max_length=50)

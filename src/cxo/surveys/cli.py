@@ -212,6 +212,11 @@ def instruments() -> None:
     console.print(table)
 
 
+class Source(StrEnum):
+    interaction = "interaction"
+    case = "case"
+
+
 class By(StrEnum):
     total = "total"
     segment = "segment"
@@ -368,8 +373,15 @@ def trigger(
         str | None, typer.Option("--outcome", help="Interaction outcome, e.g. resolved.")
     ] = None,
     delay_hours: Annotated[int, typer.Option("--delay-hours", min=0, max=720)] = 0,
+    on: Annotated[
+        Source,
+        typer.Option(
+            "--on", help="interaction, or case (outcome = the case status, touchpoint = its team)."
+        ),
+    ] = Source.interaction,
 ) -> None:
-    """Survey customers after interactions of a given channel, touchpoint or outcome."""
+    """Survey customers after interactions of a given channel, touchpoint or outcome, or after
+    closed cases."""
     from cxo.surveys.distribute import TriggerCreate, create_trigger
 
     with connect(get_settings(), write=True) as conn:
@@ -377,6 +389,7 @@ def trigger(
             conn,
             data=TriggerCreate(
                 survey_code=code,
+                source=on.value,
                 channel=channel,
                 touchpoint=touchpoint,
                 outcome=outcome,

@@ -21,13 +21,14 @@ import datetime as dt
 import hashlib
 import hmac
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection
 
+from cxo.cases.models import cases
 from cxo.customers.models import customers
 from cxo.errors import Conflict, CxoError, NotFound
 from cxo.governance import audit
@@ -262,6 +263,11 @@ def create_wave(
 
 class TriggerCreate(BaseModel):
     survey_code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    source: Literal["interaction", "case"] = Field(
+        default="interaction",
+        description="After an interaction (matching channel, touchpoint, outcome) or after a case "
+        "is closed (matching outcome = the case's status, touchpoint = its team)",
+    )
     channel: str | None = Field(default=None, max_length=20)
     touchpoint: str | None = Field(default=None, max_length=100)
     outcome: str | None = Field(default=None, max_length=50)
@@ -271,7 +277,8 @@ class TriggerCreate(BaseModel):
 def create_trigger(
     conn: Connection, *, data: TriggerCreate, actor: str, now: dt.datetime | None = None
 ) -> int:
-    """Invite customers after matching interactions (from now on: earlier ones are not surveyed)."""
+    """Invite customers after matching interactions or closed cases (from now on: earlier ones
+    are not surveyed)."""
     now = now or utcnow()
     if (
         conn.execute(sa.select(surveys.c.id).where(surveys.c.code == data.survey_code)).first()
@@ -285,12 +292,14 @@ def create_trigger(
         survey_triggers.insert()
         .values(
             survey_code=data.survey_code,
+            source=data.source,
             channel=data.channel,
             touchpoint=data.touchpoint,
             outcome=data.outcome,
             delay_hours=data.delay_hours,
             active=True,
             last_interaction_id=int(watermark),
+            last_event_at=now,
             created_by=actor,
             created_at=now,
         )
@@ -318,7 +327,82 @@ class TriggerRun:
     waiting: int = 0
 
 
-STALE_DAYS = 14  # interactions older than this when first seen are not surveyed
+STALE_DAYS = 14  # events older than this when first seen are not surveyed
+
+
+@dataclass(frozen=True)
+class _Event:
+    ref: int
+    customer_id: int
+    at: dt.datetime
+    email: str | None
+    locale: str | None
+    segment: str | None
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _who() -> list[Any]:
+    return [
+        sa.func.coalesce(customers.c.merged_into_id, customers.c.id).label("cid"),
+        customers.c.email,
+        customers.c.locale,
+        customers.c.segment,
+    ]
+
+
+def _interaction_events(
+    conn: Connection, trig: sa.Row[Any], due_before: dt.datetime, run: TriggerRun
+) -> tuple[list[_Event], dict[str, Any]]:
+    query = (
+        sa.select(interactions.c.id, interactions.c.started_at, *_who())
+        .join(customers, customers.c.id == interactions.c.customer_id)
+        .where(interactions.c.id > trig.last_interaction_id)
+    )
+    for column, value in (
+        (interactions.c.channel, trig.channel),
+        (interactions.c.touchpoint, trig.touchpoint),
+        (interactions.c.outcome, trig.outcome),
+    ):
+        if value:
+            query = query.where(column == value)
+    events: list[_Event] = []
+    watermark = int(trig.last_interaction_id)
+    for r in conn.execute(query.order_by(interactions.c.id)):
+        at = _utc(r.started_at)
+        if at > due_before:
+            run.waiting += 1
+            break  # later ids wait too, so none is skipped
+        watermark = int(r.id)
+        events.append(_Event(int(r.id), int(r.cid), at, r.email, r.locale, r.segment))
+    return events, {"last_interaction_id": watermark}
+
+
+def _case_events(
+    conn: Connection, trig: sa.Row[Any], due_before: dt.datetime, run: TriggerRun
+) -> tuple[list[_Event], dict[str, Any]]:
+    since = _utc(trig.last_event_at or trig.created_at)
+    query = (
+        sa.select(cases.c.id, cases.c.closed_at, *_who())
+        .join(customers, customers.c.id == cases.c.customer_id)
+        .where(cases.c.closed_at.is_not(None), cases.c.closed_at > since)
+    )
+    if trig.outcome:
+        query = query.where(cases.c.status == trig.outcome)
+    if trig.touchpoint:
+        query = query.where(cases.c.team == trig.touchpoint)
+    events: list[_Event] = []
+    watermark = since
+    for r in conn.execute(query.order_by(cases.c.closed_at, cases.c.id)):
+        at = _utc(r.closed_at)
+        if at > due_before:
+            run.waiting += 1
+            continue
+        watermark = max(watermark, at)
+        events.append(_Event(int(r.id), int(r.cid), at, r.email, r.locale, r.segment))
+    return events, {"last_event_at": watermark}
 
 
 def run_triggers(
@@ -329,7 +413,8 @@ def run_triggers(
     expiry_days: int,
     now: dt.datetime | None = None,
 ) -> list[TriggerRun]:
-    """Queue invitations for interactions that match an active trigger and are due."""
+    """Queue invitations for interactions or closed cases that match an active trigger and are
+    due (the trigger's delay has passed)."""
     now = now or utcnow()
     runs: list[TriggerRun] = []
     triggers = conn.execute(
@@ -342,51 +427,28 @@ def run_triggers(
         except CxoError:
             runs.append(run)
             continue
-        query = sa.select(
-            interactions.c.id,
-            interactions.c.customer_id,
-            interactions.c.started_at,
-            customers.c.email,
-            customers.c.locale,
-            customers.c.segment,
-            customers.c.merged_into_id,
-        ).join(customers, customers.c.id == interactions.c.customer_id)
-        query = query.where(interactions.c.id > trig.last_interaction_id)
-        for column, value in (
-            (interactions.c.channel, trig.channel),
-            (interactions.c.touchpoint, trig.touchpoint),
-            (interactions.c.outcome, trig.outcome),
-        ):
-            if value:
-                query = query.where(column == value)
-        rows = conn.execute(query.order_by(interactions.c.id)).all()
         due_before = now - dt.timedelta(hours=int(trig.delay_hours))
+        find = _case_events if trig.source == "case" else _interaction_events
+        events, progress = find(conn, trig, due_before, run)
         stale_before = now - dt.timedelta(days=STALE_DAYS)
         capped = (
             recently_contacted(conn, since=now - dt.timedelta(days=cap_days)) if cap_days else set()
         )
         recipients: list[tuple[int, str | None, str | None]] = []
         sources: list[int | None] = []
-        watermark = int(trig.last_interaction_id)
         seen: set[int] = set()
-        for r in rows:
-            started = r.started_at if r.started_at.tzinfo else r.started_at.replace(tzinfo=dt.UTC)
-            if started > due_before:
-                run.waiting += 1
-                break  # later ids wait too, so none is skipped
-            watermark = int(r.id)
-            if started < stale_before:
+        for e in events:
+            if e.at < stale_before:
                 continue
             run.matched += 1
-            cid = int(r.merged_into_id or r.customer_id)
-            if cid in capped or cid in seen:
+            if e.customer_id in capped or e.customer_id in seen:
                 run.capped += 1
-            elif not r.email:
+            elif not e.email:
                 run.no_email += 1
             else:
-                seen.add(cid)
-                recipients.append((cid, r.locale, r.segment))
-                sources.append(int(r.id))
+                seen.add(e.customer_id)
+                recipients.append((e.customer_id, e.locale, e.segment))
+                sources.append(e.ref if trig.source != "case" else None)
         ids = _insert_invitations(
             conn,
             secret=secret,
@@ -400,9 +462,7 @@ def run_triggers(
         )
         run.queued = len(ids)
         conn.execute(
-            survey_triggers.update()
-            .where(survey_triggers.c.id == trig.id)
-            .values(last_interaction_id=watermark)
+            survey_triggers.update().where(survey_triggers.c.id == trig.id).values(**progress)
         )
         runs.append(run)
     return runs

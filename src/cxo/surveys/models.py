@@ -80,6 +80,9 @@ survey_triggers = sa.Table(
     metadata,
     id_column("survey_triggers"),
     sa.Column("survey_code", sa.String(50), nullable=False),
+    sa.Column(
+        "source", sa.String(20), nullable=False, default="interaction", comment="interaction | case"
+    ),
     sa.Column("channel", sa.String(20), comment="Interaction channel, or any"),
     sa.Column("touchpoint", sa.String(100), comment="Interaction touchpoint, or any"),
     sa.Column("outcome", sa.String(50), comment="Interaction outcome, or any"),
@@ -91,6 +94,11 @@ survey_triggers = sa.Table(
         nullable=False,
         default=0,
         comment="Interactions up to this id have been considered",
+    ),
+    sa.Column(
+        "last_event_at",
+        sa.DateTime(timezone=True),
+        comment="Cases closed up to this time have been considered",
     ),
     sa.Column("created_by", sa.String(100)),
     created_at(),

@@ -76,6 +76,9 @@ def upgrade() -> None:
         _id("survey_triggers"),
         sa.Column("survey_code", sa.String(length=50), nullable=False),
         sa.Column(
+            "source", sa.String(length=20), nullable=False, comment="interaction | case"
+        ),
+        sa.Column(
             "channel", sa.String(length=20), nullable=True, comment="Interaction channel, or any"
         ),
         sa.Column(
@@ -94,6 +97,12 @@ def upgrade() -> None:
             sa.BigInteger(),
             nullable=False,
             comment="Interactions up to this id have been considered",
+        ),
+        sa.Column(
+            "last_event_at",
+            sa.DateTime(timezone=True),
+            nullable=True,
+            comment="Cases closed up to this time have been considered",
         ),
         sa.Column("created_by", sa.String(length=100), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
