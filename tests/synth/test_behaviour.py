@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -17,6 +18,7 @@ from cxo.synth.behaviour import BehaviourParams
 from cxo.synth.bgnbd import beta_ppf_of_normal, fit_bgnbd, fit_gamma_gamma
 from cxo.synth.context import ChunkContext
 from cxo.synth.people import PeopleParams
+from cxo.synth.seasonality import PurchaseSeasonality
 from cxo.synth.systems import SystemsParams
 
 START = dt.date(2025, 1, 6)
@@ -231,7 +233,7 @@ def test_no_contact_after_dropout(world: tuple[pa.Table, dict[str, pa.Table]]) -
 def test_incident_week_triples_phone_waits(world: tuple[pa.Table, dict[str, pa.Table]]) -> None:
     _, out = world
     inc = out["truth/incidents"].to_pylist()
-    phone = next(i for i in inc if i["channel"] == "phone")
+    phone = next(i for i in inc if i["channel"] == "phone" and i["days"] == 7)
     ix = out["interactions"].select(["channel", "started_at", "wait_seconds"]).to_pandas()
     ix["offered"] = out["truth/interactions"]["offered_wait_seconds"].to_numpy()
     ix["in_incident"] = out["truth/interactions"]["in_incident"].to_numpy()
@@ -239,9 +241,10 @@ def test_incident_week_triples_phone_waits(world: tuple[pa.Table, dict[str, pa.T
     ix["week"] = (started - _start_us() + 8 * 3_600_000_000) // WEEK_US
     p = ix[ix.channel == "phone"]
     week = p["week"]
-    during = p[p.in_incident]
-    assert set(week[p.in_incident]) <= {phone["week"], phone["week"] + 1}  # UTC vs local weeks
-    near = p[(~p.in_incident) & (abs(week - phone["week"]) <= 5)]
+    close = abs(week - phone["week"]) <= 5
+    during = p[p.in_incident & close]
+    assert set(week[p.in_incident & close]) <= {phone["week"], phone["week"] + 1}  # UTC vs local
+    near = p[(~p.in_incident) & close]
     ratio = during["offered"].mean() / near["offered"].mean()
     assert ratio == pytest.approx(phone["wait_multiplier"], rel=0.12)
     # Recorded waits (abandoners leave early) still rise steeply, and so does abandonment.
@@ -300,3 +303,116 @@ def test_bgnbd_and_gamma_gamma_parameters_are_recovered() -> None:
     assert gg.p == pytest.approx(prm.gg_p, rel=0.10)
     assert gg.q == pytest.approx(prm.gg_q, rel=0.10)
     assert gg.gamma == pytest.approx(prm.gg_gamma, rel=0.10)
+
+
+# --- purchase seasonality ---------------------------------------------------------------------
+
+
+def _local(persons: pa.Table, table: pa.Table, key: str, column: str) -> pd.DataFrame:
+    """``table`` with the person's market and the local timestamp of ``column``."""
+    people_ = persons.select([key, "market", "city"]).to_pandas()
+    df = table.to_pandas().merge(people_, on=key, how="left")
+    offset = df["city"].map(lambda c: behaviour.CITY_INFO[c][0])
+    df["local"] = df[column].dt.tz_convert(None) + pd.to_timedelta(offset, unit="h")
+    df["date"] = df["local"].dt.normalize()
+    return df
+
+
+def _daily_ratio(df: pd.DataFrame, day: str, span: int = 3) -> float:
+    """Count on ``day`` over the mean count on the same weekday ``span`` weeks either side."""
+    daily = df.groupby("date").size()
+    d = pd.Timestamp(day)
+    ref = [daily.get(d + pd.Timedelta(weeks=k), 0) for k in range(-span, span + 1) if k]
+    return float(daily.get(d, 0) / np.mean(ref))
+
+
+def test_seasonality_moves_purchase_times_not_counts(
+    world: tuple[pa.Table, dict[str, pa.Table]],
+) -> None:
+    persons, out = world
+    ctx = _chunk(50_000)
+    flat = BehaviourParams(purchase_seasonality=PurchaseSeasonality(enabled=False))
+    plain = behaviour.generate(persons, ctx, flat)
+    seasonal, uniform = out["truth/customer_behaviour"], plain["truth/customer_behaviour"]
+    # Same person parameters; the counts keep their distribution (only T moves a little, with
+    # the first purchase), while the timing differs.
+    for column in ("purchase_rate", "dropout_probability", "spend_rate"):
+        assert seasonal[column].equals(uniform[column]), column
+    x_s = seasonal["repeat_transactions"].to_numpy()
+    x_u = uniform["repeat_transactions"].to_numpy()
+    assert x_s.mean() == pytest.approx(x_u.mean(), rel=0.03)
+    assert (x_s == 0).mean() == pytest.approx((x_u == 0).mean(), abs=0.01)
+    assert not seasonal["last_repeat_weeks"].equals(uniform["last_repeat_weeks"])
+
+    by_crm = persons.rename_columns(
+        ["customer_ref" if c == "crm_id" else c for c in persons.column_names]
+    )
+    tx = _local(by_crm, out["transactions"], "customer_ref", "occurred_at")
+    cn, en = tx[tx.market == "CN"], tx[tx.market == "EN"]
+    assert _daily_ratio(cn, "2025-11-11") > 2.2  # Singles' Day (2.5×, on the payday week)
+    before = cn[(cn.date >= "2026-02-03") & (cn.date < "2026-02-17")].shape[0] / 14
+    during = cn[(cn.date >= "2026-02-17") & (cn.date < "2026-02-24")].shape[0] / 7
+    assert before > 1.8 * during  # shopping before Chinese New Year, quiet during the holiday
+    xmas = en[(en.date >= "2025-12-01") & (en.date < "2025-12-25")].shape[0]
+    october = en[(en.date >= "2025-10-06") & (en.date < "2025-10-30")].shape[0]
+    assert xmas > 1.2 * october
+    assert (tx["local"].dt.hour < 6).mean() < 0.04  # few purchases at night
+    cal = out["truth/purchase_calendar"].to_pandas()
+    assert cal.groupby("market")["relative_intensity"].mean().round(9).eq(1).all()
+    assert "Singles' Day (11.11)" in set(cal.loc[cal.date == dt.date(2025, 11, 11), "events"])
+
+
+# --- digital incidents ------------------------------------------------------------------------
+
+
+def _contacts(persons: pa.Table, out: dict[str, pa.Table]) -> pd.DataFrame:
+    ix = out["interactions"].select(["source_record_id", "channel", "started_at", "outcome"])
+    ix = ix.join(out["truth/interactions"], "source_record_id")
+    df = _local(persons, ix, "person_id", "started_at")
+    df["day"] = (df["date"] - pd.Timestamp(START)).dt.days
+    return df
+
+
+def _incident(out: dict[str, pa.Table], channel: str) -> dict[str, object]:
+    return next(
+        i
+        for i in out["truth/incidents"].to_pylist()
+        if i["channel"] == channel and i["failure_rate"] is not None
+    )
+
+
+def test_app_outage_day_is_detectable(world: tuple[pa.Table, dict[str, pa.Table]]) -> None:
+    persons, out = world
+    inc = _incident(out, "app")
+    day = (inc["starts_on"] - START).days
+    df = _contacts(persons, out)
+    app = df[df.channel == "app"]
+    failed = app.groupby("day")["outcome"].apply(lambda o: (o == "abandoned").mean())
+    others = failed[(abs(failed.index - day) <= 28) & (failed.index != day)]
+    assert failed[day] > 0.7 and others.max() < 0.25  # app journeys fail that day only
+    phone = df[df.channel == "phone"].groupby("day").size()
+    same_weekday = [phone[day + 7 * k] for k in (-3, -2, -1, 1, 2, 3)]
+    assert phone[day] > 1.2 * np.mean(same_weekday)  # customers call instead
+    switch = df[df.kind == "switch"]
+    assert len(switch) > 30 and set(switch.channel) == {"phone"}
+    assert set(switch.day) <= {day, day + 1}  # the same evening at the latest
+
+
+def test_web_login_incident_raises_repeat_contacts(
+    world: tuple[pa.Table, dict[str, pa.Table]],
+) -> None:
+    persons, out = world
+    inc = _incident(out, "web")
+    first = (inc["starts_on"] - START).days
+    df = _contacts(persons, out)
+    web = df[df.channel == "web"].copy()
+    web["week"] = (web.day - first) // 7  # 0 = the incident week
+    per_week = web.groupby("week").agg(
+        failed=("outcome", lambda o: (o == "abandoned").mean()),
+        repeats=("kind", lambda k: (k == "repeat").sum()),
+    )
+    around = per_week.loc[[-4, -3, -2, 2, 3, 4]]
+    assert per_week.loc[0, "failed"] > 3 * around["failed"].mean()
+    assert per_week.loc[0, "repeats"] > 1.6 * around["repeats"].mean()
+    flagged = web[web.in_incident]
+    assert set(flagged.week) <= {-1, 0, 1}  # local days vs the UTC-day estimate

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from cxo.synth import identity, names, people, systems
+from cxo.synth import identity, names, people, systems, typos
 from cxo.synth.context import ChunkContext
 from cxo.synth.identity import IdentityParams
 
@@ -126,9 +126,12 @@ def test_noise_rates_match_settings(system: str) -> None:
     assert not noise["pinyin"][~chinese].any()
     _assert_rate(noise["cantonese"][hk], p.cti_cantonese_rate if cti else p.cantonese_rate)
     assert not noise["cantonese"][~hk].any()
+    hok = pc.equal(rp["name_romanisation"], "hokkien").to_numpy(zero_copy_only=False)
+    assert not noise["hokkien"][~hok].any()
+    assert not (noise["hokkien"] & (noise["cantonese"] | noise["pinyin"])).any()
     _assert_rate(noise["nickname"][western & with_nick], p.nickname_rate)
     assert not noise["nickname"][~with_nick].any()
-    latin = ~chinese | noise["pinyin"] | noise["cantonese"]
+    latin = ~chinese | noise["pinyin"] | noise["cantonese"] | noise["hokkien"]
     _assert_rate(noise["name_order"][latin], p.name_order_rate)
     assert not noise["name_order"][~latin].any()
     _assert_rate(noise["old_phone"], p.old_phone_rate)
@@ -138,9 +141,17 @@ def test_noise_rates_match_settings(system: str) -> None:
     if system in ("crm", "web"):
         _assert_rate(noise["old_email"], p.old_email_rate)
         _assert_rate(noise["missing_email"], p.missing_rate)
+        _assert_rate(noise["email_typo"][~noise["missing_email"]], p.email_typo_rate)
+        assert not noise["email_typo"][noise["missing_email"]].any()
+    else:
+        assert not noise["email_typo"].any()
     if system in ("crm", "branch"):
         _assert_rate(noise["missing_address"], p.missing_rate)
         _assert_rate(noise["missing_birth_date"], p.missing_rate)
+        _assert_rate(noise["address_typo"][~noise["missing_address"]], p.address_typo_rate)
+        assert not noise["address_typo"][noise["missing_address"]].any()
+    else:
+        assert not noise["address_typo"].any()
     if system == "crm":
         _assert_rate(noise["missing_id"], p.missing_rate)
 
@@ -161,13 +172,25 @@ def test_noise_flags_describe_the_records() -> None:
     clean = ~(t["old_phone"].to_numpy() | t["shared_phone"].to_numpy() | missing)
     assert (mobile[clean] == rp["mobile_e164"].to_numpy(zero_copy_only=False)[clean]).all()
     email = crm["email"].to_numpy(zero_copy_only=False)
-    ok = ~(t["old_email"].to_numpy() | t["missing_email"].to_numpy())
+    typo = t["email_typo"].to_numpy()
+    ok = ~(t["old_email"].to_numpy() | t["missing_email"].to_numpy() | typo)
     assert (email[ok] == rp["email"].to_numpy(zero_copy_only=False)[ok]).all()
+    # An e-mail typo changes the address (current or previous) but keeps one "@".
+    held = np.where(t["old_email"].to_numpy(), rp["previous_email"], rp["email"])
+    assert (email[typo] != held[typo]).all() and typo.sum() > 300
+    assert all(v.count("@") == 1 for v in email[typo])
+    address = crm["address"].to_numpy(zero_copy_only=False)
+    a_typo = t["address_typo"].to_numpy()
+    a_ok = ~(a_typo | t["missing_address"].to_numpy())
+    true_address = rp["address"].to_numpy(zero_copy_only=False)
+    assert (address[a_ok] == true_address[a_ok]).all()
+    assert (address[a_typo] != true_address[a_typo]).all() and a_typo.sum() > 300
     # Clean Chinese-script CRM names are the truth's characters.
     chars = (
         rp["family_name_zh"].is_valid().to_numpy(zero_copy_only=False)
         & ~t["pinyin"].to_numpy()
         & ~t["cantonese"].to_numpy()
+        & ~t["hokkien"].to_numpy()
         & ~t["typo"].to_numpy()
     )
     assert (
@@ -285,3 +308,60 @@ def test_params_are_documented() -> None:
         assert field.description, name
     with pytest.raises(ValueError):
         IdentityParams(pinyin_rate=0.8, cantonese_rate=0.5)
+
+
+def test_typos_change_one_thing() -> None:
+    rng = np.random.default_rng(3)
+    names_ = pa.array(["王伟", "陈大文", "Chan Tai Man, Peter", "William Smith", "Li"] * 200)
+    mask = np.ones(len(names_), bool)
+    out = typos.apply("name", names_, mask, rng).to_pylist()
+    assert all(a != b for a, b in zip(out, names_.to_pylist(), strict=True))
+    for before, after in zip(names_.to_pylist(), out, strict=True):
+        if before[0] in "王陈":  # a homophone: same length, one character different
+            assert len(after) == len(before)
+            assert sum(x != y for x, y in zip(before, after, strict=True)) == 1
+        else:
+            assert abs(len(after) - len(before)) <= 1
+    emails = pa.array(["wang.wei@163.com", "12345678@qq.com", None] * 300)
+    out = typos.apply("email", emails, np.ones(len(emails), bool), rng).to_pylist()
+    for before, after in zip(emails.to_pylist(), out, strict=True):
+        if before is None:
+            assert after is None
+        else:
+            assert after != before and after.count("@") == 1
+            assert after.count(".") == before.count(".")
+    addresses = pa.array(
+        ["上海市徐汇区文化路820号12栋603室", "Flat 3, 12 Baker Street, London NW1 6XE"]
+    )
+    out = typos.apply("address", addresses, np.array([True, False]), rng).to_pylist()
+    assert out[0] != addresses[0].as_py() and out[1] == addresses[1].as_py()
+    assert out[0].startswith("上海市") and len(out[0]) in (18, 19, 20)
+
+
+def test_hokkien_romanisation_for_singapore() -> None:
+    persons, out = _big()
+    sg = persons.filter(pc.equal(persons["city"], "Singapore")).to_pandas()
+    hok = sg[sg.name_romanisation == "hokkien"]
+    chinese = sg[sg.family_name_zh.notna()]
+    assert 0.45 < len(hok) / len(chinese) < 0.75  # 60 % of Singapore's Chinese
+    tan = hok[hok.family_name_zh == "陈"]
+    assert len(tan) > 20 and (tan.family_name_latin == "Tan").all()
+    assert (tan.family_name_pinyin == "Chen").all() and (tan.family_name_hk == "Chan").all()
+    assert set(hok.family_name_latin) >= {"Tan", "Lim", "Lee", "Ng", "Goh", "Ong", "Teo", "Koh"}
+    assert (hok.family_name_hokkien == hok.family_name_latin).all()
+    assert persons["family_name_hokkien"].null_count == persons.num_rows - len(hok)
+    # Given names in spaced pinyin syllables ("Wei Ming").
+    two = hok[hok.given_name_zh.str.len() == 2]
+    assert two.given_name_latin.str.fullmatch(r"[A-Z]\S* [A-Z]\S*").all()
+    # The rendering is flagged, at the Cantonese rate, only for these persons' records.
+    truth = out["truth/record_noise"].join(
+        out["truth/record_person"], ["source_system", "source_record_id"]
+    )
+    df = truth.to_pandas().merge(
+        persons.select(["person_id", "name_romanisation"]).to_pandas(), on="person_id"
+    )
+    mine = df[(df.name_romanisation == "hokkien") & (df.source_system != "cti")]
+    _assert_rate(mine["hokkien"].to_numpy(), IdentityParams().cantonese_rate)
+    crm = out["crm_customers"].to_pandas().merge(df, on="source_record_id")
+    shown = crm[crm.hokkien]
+    assert (shown.family_name.isin(set(hok.family_name_latin)) | shown.name_order).all()

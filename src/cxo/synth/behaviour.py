@@ -45,6 +45,7 @@ from cxo.synth.interactions_sim import (
     _timestamps,
 )
 from cxo.synth.interactions_sim import OUTCOMES as OUTCOMES  # re-export (was defined here)
+from cxo.synth.seasonality import Clock, PurchaseSeasonality, calendar_table
 
 CITY_INFO: Final = {  # city: (UTC offset in hours, currency)
     "Shanghai": (8, "CNY"),
@@ -99,6 +100,11 @@ class BehaviourParams(BaseModel):
         ge=0,
         description="First purchases (time 0 of the BG/NBD clock) are spread uniformly over this "
         "many weeks from the start, like CDNOW's 12-week cohort; T = weeks - first purchase",
+    )
+    purchase_seasonality: PurchaseSeasonality = Field(
+        default_factory=PurchaseSeasonality,
+        description="When purchases happen (hour, weekday, paydays, festivals per market); moves "
+        "purchase times within each person's window without changing their number",
     )
     # --- Gamma-Gamma spend (Fader & Hardie 2013; defaults: the CDNOW fit) ---
     gg_p: float = Field(default=6.25, gt=0, description="Gamma-Gamma p: shape of each amount")
@@ -224,8 +230,33 @@ class BehaviourParams(BaseModel):
             Incident(
                 week=44, channel="chat", wait_multiplier=2.0, label="Chat vendor capacity cut"
             ),
+            Incident(
+                week=32,
+                start_day=2,
+                days=1,
+                channel="app",
+                failure_rate=0.9,
+                switch_to_phone=0.7,
+                label="Mobile app outage (login service down)",
+            ),
+            Incident(
+                week=32,
+                start_day=2,
+                days=1,
+                channel="phone",
+                wait_multiplier=2.0,
+                label="Phone queues during the app outage",
+            ),
+            Incident(
+                week=56,
+                channel="web",
+                failure_rate=0.4,
+                repeat_rate=0.85,
+                label="Web login incident (one-time passwords not delivered)",
+            ),
         ],
-        description="Weeks when one channel's waits are multiplied (weeks past the end are ignored)",
+        description="Incidents: a channel's waits multiplied, web/app journeys failing, customers "
+        "switching to the phone (incidents past the end are ignored)",
     )
 
 
@@ -280,7 +311,11 @@ def generate(persons: pa.Table, ctx: ChunkContext, params: BehaviourParams) -> d
     p_drop = beta_ppf_of_normal(rho * e + np.sqrt(1.0 - rho**2) * z, params.bgnbd_a, params.bgnbd_b)
     lam = rng.gamma(params.bgnbd_r, 1.0 / params.bgnbd_alpha, n)
     nu = rng.gamma(params.gg_q, 1.0 / params.gg_gamma, n)
-    t0 = rng.random(n) * min(params.acquisition_weeks, weeks * 0.5)
+    # Purchase times run on a seasonal clock (cxo.synth.seasonality): uniform in operational
+    # time, so counts are exactly BG/NBD while timing follows paydays and festivals.
+    clock = Clock(ctx.start, ctx.weeks, params.purchase_seasonality)
+    acquisition = clock.forward(np.full(n, min(params.acquisition_weeks, weeks * 0.5)), mkt_idx)
+    t0 = clock.inverse(rng.random(n) * acquisition, mkt_idx)
     T = weeks - t0
 
     # BG/NBD: Poisson(λ) purchases; after each repeat purchase the person drops out w.p. p, i.e.
@@ -295,7 +330,9 @@ def generate(persons: pa.Table, ctx: ChunkContext, params: BehaviourParams) -> d
     rank = np.arange(owner.size) - starts[owner]
     keep = rank < x[owner]
     rep_owner = owner[keep]
-    rep_t = t0[rep_owner] + (keys[keep] - rep_owner) * T[rep_owner]
+    y0 = clock.forward(t0, mkt_idx)  # operational time of the first purchase
+    rep_y = y0[rep_owner] + (keys[keep] - rep_owner) * (weeks - y0[rep_owner])
+    rep_t = np.maximum(clock.inverse(rep_y, mkt_idx[rep_owner]), t0[rep_owner])
     t_x = np.zeros(n)
     has_rep = x > 0
     last = np.cumsum(x)[has_rep] - 1
@@ -370,6 +407,9 @@ def generate(persons: pa.Table, ctx: ChunkContext, params: BehaviourParams) -> d
     }
     if ctx.chunk_index == 0:
         out["truth/incidents"] = _incident_table(ctx, params)
+        out["truth/purchase_calendar"] = calendar_table(
+            ctx.start, ctx.weeks, params.purchase_seasonality
+        )
     return out
 
 
@@ -392,7 +432,7 @@ def _transactions(
     n = t0.size
     owner = np.concatenate([np.arange(n), rep_owner])
     t = np.concatenate([t0, rep_t])
-    order = np.lexsort((t, owner))
+    order = np.argsort(owner * 1e4 + t)  # by person, then time (t < 10^4 weeks)
     owner, t = owner[order], t[order]
     m = owner.size
     units = np.array([params.currency_units[c] for c in CURRENCIES])

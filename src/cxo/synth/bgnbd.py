@@ -18,12 +18,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize
-from scipy.special import betaincinv, gammaln, ndtr
+
+if TYPE_CHECKING:  # scipy is slow to import: processes that only simulate never do
+    from scipy import optimize
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,19 @@ def _as_arrays(*xs: ArrayLike) -> list[NDArray[np.float64]]:
     return out
 
 
+def gammaln(x: ArrayLike) -> NDArray[np.float64]:
+    """``scipy.special.gammaln``, imported on first use (only the fitters need it)."""
+    from scipy.special import gammaln as _gammaln
+
+    return np.asarray(_gammaln(x), dtype=np.float64)
+
+
 def _minimize(
     nll: Callable[[NDArray[np.float64]], float], theta0: NDArray[np.float64]
 ) -> tuple[optimize.OptimizeResult, bool]:
     """Quasi-Newton on log-parameters; fall back to Nelder-Mead (then polish) if it fails."""
+    from scipy import optimize
+
     lbfgs = {"ftol": 1e-15, "gtol": 1e-9, "maxiter": 5_000}
     res = optimize.minimize(nll, theta0, method="L-BFGS-B", options=lbfgs)
     if res.success and np.isfinite(res.fun):
@@ -209,8 +219,23 @@ def fit_gamma_gamma(
     )
 
 
+_PRESET: dict[tuple[float, float], tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+
+
+def preset_beta_tables(
+    tables: dict[tuple[float, float], tuple[NDArray[np.float64], NDArray[np.float64]]],
+) -> None:
+    """Install tables built elsewhere (``beta_ppf_table``), so this process needs no scipy."""
+    _PRESET.update(tables)
+
+
 @functools.lru_cache(maxsize=8)
-def _beta_ppf_table(a: float, b: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def beta_ppf_table(a: float, b: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The normal scores and ``log BetaPPF(Φ(s); a, b)`` behind :func:`beta_ppf_of_normal`."""
+    if (a, b) in _PRESET:
+        return _PRESET[(a, b)]
+    from scipy.special import betaincinv, ndtr
+
     s = np.linspace(-_S_MAX, _S_MAX, 1 << 14)
     return s, np.log(np.clip(betaincinv(a, b, ndtr(s)), 1e-300, 1.0))
 
@@ -226,6 +251,6 @@ def beta_ppf_of_normal(s: NDArray[np.float64], a: float, b: float) -> NDArray[np
     1e-6 against ``scipy.special.betaincinv``, at a fortieth of its cost. ``p`` is clamped to
     ``[1e-12, 1]`` and ``|s| > 9`` (probability 2e-19) to the table's ends.
     """
-    grid, log_p = _beta_ppf_table(float(a), float(b))
+    grid, log_p = beta_ppf_table(float(a), float(b))
     out = np.exp(np.interp(s, grid, log_p))
     return np.asarray(np.clip(out, 1e-12, 1.0), dtype=np.float64)

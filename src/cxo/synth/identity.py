@@ -8,8 +8,8 @@ which person each record belongs to and which noise was applied.
 
 The contact details themselves are drawn by :mod:`cxo.synth.contacts`.
 
-Everything is vectorised over the chunk; Python loops touch only the few records that get a typo
-and the per-person hashes.
+Everything is vectorised over the chunk (typos too: :mod:`cxo.synth.typos`); the only Python loop
+per person is the SHA-256 of the national id.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, model_validator
 
-from cxo.synth import names
+from cxo.synth import names, typos
 from cxo.synth.contacts import (
     _address,
     _ByCity,
@@ -32,7 +32,6 @@ from cxo.synth.contacts import (
     _fixed,
     _join,
     _landlines,
-    _mask,
     _mobiles,
     _national_ids,
     _null_where,
@@ -43,7 +42,7 @@ from cxo.synth.contacts import (
 from cxo.synth.context import ChunkContext, Stream, rate
 from cxo.synth.systems import record_id
 
-ROMANISATION: Final = ("pinyin", "hk", "western")
+ROMANISATION: Final = ("pinyin", "hk", "western", "hokkien")
 NOISE_COLUMNS: Final = (
     "duplicate",
     "typo",
@@ -59,6 +58,9 @@ NOISE_COLUMNS: Final = (
     "missing_address",
     "missing_birth_date",
     "missing_id",
+    "email_typo",
+    "address_typo",
+    "hokkien",
 )
 
 
@@ -118,6 +120,16 @@ class IdentityParams(BaseModel):
         "P(a record of a person living with others holds the household landline "
         "instead of the own mobile; a hard non-match)",
     )
+    email_typo_rate: float = rate(
+        0.03,
+        "P(one keyboard typo in the e-mail address: adjacent key, transposition or deletion "
+        "of a letter or digit), among CRM and web records holding an e-mail",
+    )
+    address_typo_rate: float = rate(
+        0.04,
+        "P(one typo in the postal address: a keyboard slip on a letter or number, or a "
+        "homophone character in a Chinese address), among CRM and branch records holding one",
+    )
     missing_rate: float = rate(
         0.05,
         "P(an optional field is empty), per field: phone, e-mail, address, birth date, id number",
@@ -132,18 +144,6 @@ class IdentityParams(BaseModel):
         if self.old_phone_rate + self.shared_phone_rate > 1:
             raise ValueError("old_phone_rate + shared_phone_rate must not exceed 1")
         return self
-
-
-# QWERTY neighbours for keyboard typos.
-_ROWS: Final = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
-_ADJ: Final[dict[str, str]] = {}
-for _r, _row in enumerate(_ROWS):
-    for _c, _ch in enumerate(_row):
-        _near = [_row[i] for i in (_c - 1, _c + 1) if 0 <= i < len(_row)]
-        for _rr in (_r - 1, _r + 1):
-            if 0 <= _rr < len(_ROWS):
-                _near += [_ROWS[_rr][i] for i in (_c - 1, _c) if 0 <= i < len(_ROWS[_rr])]
-        _ADJ[_ch] = "".join(_near)
 
 
 # --- ground truth -------------------------------------------------------------------------------
@@ -169,9 +169,7 @@ def add_identity(persons: pa.Table, ctx: ChunkContext, params: IdentityParams) -
     birth = prev + 1 + (rng.random(n) * span).astype(np.int64)
     birth_year = birth.astype("datetime64[Y]").astype(np.int64) + 1970
 
-    fam_k = pa.array(nm["family_key"], pa.string())
-    giv_k = pa.array(nm["given_key"], pa.string())
-    eng_k = pa.array(nm["english_key"], pa.string())
+    fam_k, giv_k, eng_k = nm["family_key"], nm["given_key"], nm["english_key"]
     email = _emails(rng, market, fam_k, giv_k, eng_k, birth_year)
     previous = _emails(rng, market, fam_k, giv_k, eng_k, birth_year)
     previous = pc.if_else(pc.equal(previous, email), _join("1", previous), previous)
@@ -185,17 +183,19 @@ def add_identity(persons: pa.Table, ctx: ChunkContext, params: IdentityParams) -
     national = _national_ids(rng, groups, birth, female)
     s = pa.string()
     cols: dict[str, pa.Array] = {
-        "family_name_zh": pa.array(nm["family_name_zh"], s),
-        "given_name_zh": pa.array(nm["given_name_zh"], s),
-        "family_name_latin": pa.array(nm["family_name_latin"], s),
-        "given_name_latin": pa.array(nm["given_name_latin"], s),
-        "english_name": pa.array(nm["english_name"], s),
-        "nickname": pa.array(nm["nickname"], s),
+        "family_name_zh": nm["family_name_zh"],
+        "given_name_zh": nm["given_name_zh"],
+        "family_name_latin": nm["family_name_latin"],
+        "given_name_latin": nm["given_name_latin"],
+        "english_name": nm["english_name"],
+        "nickname": nm["nickname"],
         "name_romanisation": pa.array(ROMANISATION, s).take(pa.array(nm["roman"])),
-        "family_name_pinyin": pa.array(nm["family_pinyin"], s),
-        "given_name_pinyin": pa.array(nm["given_pinyin"], s),
-        "family_name_hk": pa.array(nm["family_hk"], s),
-        "given_name_hk": pa.array(nm["given_hk"], s),
+        "family_name_pinyin": nm["family_pinyin"],
+        "given_name_pinyin": nm["given_pinyin"],
+        "family_name_hk": nm["family_hk"],
+        "given_name_hk": nm["given_hk"],
+        "family_name_hokkien": nm["family_hokkien"],
+        "given_name_hokkien": nm["given_hokkien"],
         "email": email,
         "previous_email": previous,
         "mobile_e164": mobile,
@@ -212,39 +212,6 @@ def add_identity(persons: pa.Table, ctx: ChunkContext, params: IdentityParams) -
 
 
 # --- source records -----------------------------------------------------------------------------
-
-
-def _typo(s: str, r: np.ndarray) -> str:
-    """One typo: a homophone for Chinese script; adjacent key, transposition or deletion else."""
-    if any("\u4e00" <= ch <= "\u9fff" for ch in s):
-        pos = len(s) - 1 - int(r[0] * min(2, len(s) - 1)) if len(s) > 1 else 0
-        alts = names.HOMOPHONES.get(s[pos]) or names.ALL_GIVEN_CHARS
-        new = alts[int(r[1] * len(alts))]
-        if new == s[pos]:
-            k = names.ALL_GIVEN_CHARS.index(new) + 1
-            new = names.ALL_GIVEN_CHARS[k % len(names.ALL_GIVEN_CHARS)]
-        return s[:pos] + new + s[pos + 1 :]
-    letters = [i for i, ch in enumerate(s) if ch.isalpha()]
-    if len(letters) < 2:
-        return s + s[-1:]
-    pos = letters[int(r[0] * len(letters))]
-    op = int(r[2] * 3)
-    ch = s[pos]
-    if op == 0 and ch.lower() in _ADJ:
-        near = _ADJ[ch.lower()]
-        new = near[int(r[1] * len(near))]
-        return s[:pos] + (new.upper() if ch.isupper() else new) + s[pos + 1 :]
-    if op == 1 and pos + 1 < len(s) and s[pos + 1] != ch and s[pos + 1].isalpha():
-        return s[:pos] + s[pos + 1] + ch + s[pos + 2 :]
-    return s[:pos] + s[pos + 1 :]
-
-
-def _apply_typos(values: pa.Array, mask: np.ndarray, rng: np.random.Generator) -> pa.Array:
-    """Replace the masked values by a typo'd copy (only these few rows go through Python)."""
-    idx = np.flatnonzero(mask)
-    r = rng.random((idx.size, 3))
-    new = [_typo(v, r[k]) for k, v in enumerate(values.take(pa.array(idx)).to_pylist())]
-    return pc.replace_with_mask(values, _mask(mask), pa.array(new, pa.string()))
 
 
 def _national(e164: pa.Array) -> pa.Array:
@@ -287,7 +254,7 @@ class _Rows:
         rid = pa.concat_arrays(
             [
                 ids.take(pa.array(member)),
-                pa.array(record_id(ctx.seed, system, pid[dup], 1), pa.string()),
+                record_id(ctx.seed, system, pid[dup], 1),
             ]
         )
         is_dup = np.concatenate([np.zeros(member.size, bool), np.ones(dup.size, bool)])
@@ -323,6 +290,8 @@ def _names(rows: _Rows, params: IdentityParams, rng: np.random.Generator) -> dic
             "given_name_pinyin",
             "family_name_hk",
             "given_name_hk",
+            "family_name_hokkien",
+            "given_name_hokkien",
             "family_name_latin",
             "given_name_latin",
             "english_name",
@@ -332,22 +301,36 @@ def _names(rows: _Rows, params: IdentityParams, rng: np.random.Generator) -> dic
     u = rng.random((4, rows.size))
     chinese = g["family_name_zh"].is_valid().to_numpy(zero_copy_only=False)
     hk = rows.eq("name_romanisation", "hk")
+    hok = rows.eq("name_romanisation", "hokkien")
     western = ~chinese
     cti = rows.system == "cti"
     p_pin = params.cti_pinyin_rate if cti else params.pinyin_rate
     p_cant = params.cti_cantonese_rate if cti else params.cantonese_rate
-    # One uniform draw, disjoint ranges: both rates hold exactly among eligible records.
+    # One uniform draw, disjoint ranges: both rates hold exactly among eligible records. Singapore's
+    # Hokkien-named persons get their dialect rendering ("Tan Wei Ming") at the Cantonese rate.
+    dialect = hk | hok
     cant = hk & (u[0] < p_cant)
-    pin = chinese & np.where(hk, (u[0] >= p_cant) & (u[0] < p_cant + p_pin), u[0] < p_pin)
-    chars = chinese & ~cant & ~pin
+    hokkien = hok & (u[0] < p_cant)
+    pin = chinese & np.where(dialect, (u[0] >= p_cant) & (u[0] < p_cant + p_pin), u[0] < p_pin)
+    chars = chinese & ~cant & ~hokkien & ~pin
     fam = _select(
-        [chars, pin, cant],
-        [g["family_name_zh"], g["family_name_pinyin"], g["family_name_hk"]],
+        [chars, pin, cant, hokkien],
+        [
+            g["family_name_zh"],
+            g["family_name_pinyin"],
+            g["family_name_hk"],
+            g["family_name_hokkien"],
+        ],
         g["family_name_latin"],
     )
     giv = _select(
-        [chars, pin, cant],
-        [g["given_name_zh"], g["given_name_pinyin"], g["given_name_hk"]],
+        [chars, pin, cant, hokkien],
+        [
+            g["given_name_zh"],
+            g["given_name_pinyin"],
+            g["given_name_hk"],
+            g["given_name_hokkien"],
+        ],
         g["given_name_latin"],
     )
     has_eng = g["english_name"].is_valid().to_numpy(zero_copy_only=False)
@@ -359,23 +342,24 @@ def _names(rows: _Rows, params: IdentityParams, rng: np.random.Generator) -> dic
     first = _select([western != swap], [giv], fam)
     second = _select([western != swap], [fam], giv)
     latin = _join(first, second, sep=" ")
-    latin = _select([cant & has_eng], [_join(latin, english, sep=", ")], latin)
+    latin = _select([(cant | hokkien) & has_eng], [_join(latin, english, sep=", ")], latin)
     full = _select([chars], [_join(fam, giv)], latin)
     typo = u[3] < (params.cti_typo_rate if cti else params.typo_rate)
     rows.noise.update(
         typo=typo,
         pinyin=pin,
         cantonese=cant,
+        hokkien=hokkien,
         # A nickname counts where the record shows the English name: always for Western names,
-        # and for Chinese names only in the Cantonese rendering ("Chan Tai Man, Peter") or in
-        # the CRM's English-name field.
-        nickname=nick & (western | cant | (rows.system == "crm")),
+        # and for Chinese names only in the Cantonese or Hokkien rendering ("Chan Tai Man, Peter",
+        # "Tan Wei Ming, Kevin") or in the CRM's English-name field.
+        nickname=nick & (western | cant | hokkien | (rows.system == "crm")),
         name_order=swap,
     )
     return {
-        "full": _apply_typos(full, typo, rng),
+        "full": typos.apply("name", full, typo, rng),
         "family": _select([swap], [giv], fam),
-        "given": _apply_typos(_select([swap], [fam], giv), typo, rng),
+        "given": typos.apply("name", _select([swap], [fam], giv), typo, rng),
         "english": english,
     }
 
@@ -400,9 +384,17 @@ def _email(rows: _Rows, params: IdentityParams, rng: np.random.Generator) -> pa.
     u = rng.random((2, rows.size))
     old = u[0] < params.old_email_rate
     missing = u[1] < params.missing_rate
+    typo = ~missing & (rng.random(rows.size) < params.email_typo_rate)
     email = _select([old], [rows.get("previous_email")], rows.get("email"))
-    rows.noise.update(old_email=old, missing_email=missing)
-    return _null_where(missing, email)
+    rows.noise.update(old_email=old, missing_email=missing, email_typo=typo)
+    return _null_where(missing, typos.apply("email", email, typo, rng))
+
+
+def _record_address(rows: _Rows, params: IdentityParams, rng: np.random.Generator) -> pa.Array:
+    missing = rng.random(rows.size) < params.missing_rate
+    typo = ~missing & (rng.random(rows.size) < params.address_typo_rate)
+    rows.noise.update(missing_address=missing, address_typo=typo)
+    return _null_where(missing, typos.apply("address", rows.get("address"), typo, rng))
 
 
 def _optional(
@@ -453,7 +445,7 @@ def generate(persons: pa.Table, ctx: ChunkContext, params: IdentityParams) -> di
             "id_number_hash": id_hash,
             "mobile": _phone(rows, params, rng),
             "email": _email(rows, params, rng),
-            "address": _optional(rows, "address", "missing_address", params, rng),
+            "address": _record_address(rows, params, rng),
             "updated_at": _updated_at(rows, ctx, rng),
         }
     )
@@ -504,7 +496,7 @@ def generate(persons: pa.Table, ctx: ChunkContext, params: IdentityParams) -> di
             "loyalty_no": _join("88", _digits(rng, rows.size, 10)),
             "member_name": nm["full"],
             "mobile": _national(phone),
-            "address": _optional(rows, "address", "missing_address", params, rng),
+            "address": _record_address(rows, params, rng),
             "birthday": _optional(rows, "birth_date", "missing_birth_date", params, rng),
             "home_branch": rows.get("city"),
             "updated_at": _updated_at(rows, ctx, rng),

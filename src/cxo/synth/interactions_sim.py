@@ -16,8 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
-from pydantic import BaseModel, Field
-from scipy.special import expit
+from pydantic import BaseModel, Field, model_validator
 
 from cxo.synth.context import ChunkContext
 
@@ -29,6 +28,8 @@ CONTACT_CHANNELS: Final = ("branch", "phone", "web", "app", "email", "chat")
 BRANCH, PHONE, WEB, APP, EMAIL, CHAT = range(6)
 QUEUED: Final = np.array([True, True, False, False, True, True])
 """Channels where a customer waits in a queue (email: the wait is the time to first reply)."""
+ASSISTED: Final = np.array([True, True, False, False, False, True])
+"""Channels where an agent serves the customer (transfers happen there)."""
 SOURCE_SYSTEM: Final = ("branch", "cti", "web", "web", "web", "web")
 
 # (touchpoint, stage, relative weight on branch, phone, web, app, email, chat)
@@ -94,16 +95,90 @@ WEEK_S: Final = 7 * 86_400.0
 
 
 class Incident(BaseModel):
-    """A week when one channel's waits are multiplied (e.g. a call-centre outage)."""
+    """An operational incident on one channel: longer waits and/or failing digital journeys.
+
+    It covers ``days`` days from day ``start_day`` of week ``week`` (local time). Examples: a
+    call-centre telephony outage (phone waits × 3 for a week), an app outage day (app journeys
+    fail and customers call instead), a web-login incident week (web journeys fail more often, so
+    customers come back again and again).
+    """
 
     week: int = Field(ge=0, description="Week of the observation period (0 = the first week)")
+    start_day: int = Field(default=0, ge=0, le=6, description="First day within that week")
+    days: int = Field(default=7, ge=1, le=366, description="Length in days")
     channel: Channel = Field(description="Affected contact channel")
-    wait_multiplier: float = Field(gt=0, description="Factor applied to every wait that week")
+    wait_multiplier: float = Field(default=1.0, gt=0, description="Factor applied to every wait")
+    failure_rate: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Web/app only: P(a self-service journey fails) during the incident, instead "
+        "of the usual failure rate if that is lower",
+    )
+    switch_to_phone: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="P(a customer whose journey failed in the incident calls the bank the same "
+        "day); those calls are the truth kind 'switch'",
+    )
+    repeat_rate: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="P(the customer tries again after a failed contact in the incident), "
+        "instead of the usual repeat_rate if that is lower (customers locked out keep trying)",
+    )
     label: str = Field(default="", description="What happened, for the truth file")
+
+    @model_validator(mode="after")
+    def _digital_failure(self) -> Incident:
+        if (self.failure_rate is not None or self.switch_to_phone) and self.channel not in (
+            "web",
+            "app",
+        ):
+            raise ValueError("failure_rate and switch_to_phone apply to web and app incidents")
+        return self
+
+    @property
+    def first_day(self) -> int:
+        return 7 * self.week + self.start_day
+
+
+class _IncidentGrid:
+    """Per (local day, channel): wait multiplier, journey failure floor and switch probability."""
+
+    def __init__(self, incidents: list[Incident], weeks: int) -> None:
+        n_days = 7 * weeks
+        shape = (n_days, len(CONTACT_CHANNELS))
+        self.wait = np.ones(shape)
+        self.failure = np.zeros(shape)
+        self.switch = np.zeros(shape)
+        self.repeat = np.zeros(shape)
+        self.active = np.zeros(shape, dtype=bool)
+        for inc in incidents:
+            if inc.first_day >= n_days:
+                continue
+            d = slice(inc.first_day, min(inc.first_day + inc.days, n_days))
+            ch = CONTACT_CHANNELS.index(inc.channel)
+            self.wait[d, ch] *= inc.wait_multiplier
+            self.failure[d, ch] = np.maximum(self.failure[d, ch], inc.failure_rate or 0.0)
+            self.switch[d, ch] = np.maximum(self.switch[d, ch], inc.switch_to_phone)
+            self.repeat[d, ch] = np.maximum(self.repeat[d, ch], inc.repeat_rate or 0.0)
+            self.active[d, ch] = True
+        self.n_days = n_days
+
+    def day(self, local_s: NDArray[np.float64]) -> NDArray[np.int64]:
+        return np.clip((local_s // 86_400).astype(np.int64), 0, self.n_days - 1)
 
 
 # ---------------------------------------------------------------------------------------------
 # helpers
+
+
+def expit(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The logistic function (numpy only: generator processes never import scipy)."""
+    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * np.asarray(x))), dtype=np.float64)
 
 
 def _draw_index(rng: np.random.Generator, cum: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -116,13 +191,16 @@ def _draw_index(rng: np.random.Generator, cum: NDArray[np.float64]) -> NDArray[n
 def _draw_grouped(
     rng: np.random.Generator, cum: NDArray[np.float64], group: NDArray[np.int64]
 ) -> NDArray[np.int64]:
-    """One draw per element from row ``group[i]`` of ``cum`` (a few shared distributions)."""
+    """One draw per element from row ``group[i]`` of ``cum`` (a few shared distributions).
+
+    One ``searchsorted`` over the rows laid end to end, row g shifted by g: ``g + u`` lands in row
+    g, whose values lie in [g, g + 1].
+    """
     u = rng.random(group.size)
-    out = np.empty(u.size, dtype=np.int64)
-    for g in range(cum.shape[0]):
-        sel = group == g
-        out[sel] = np.searchsorted(cum[g, :-1], u[sel], side="right")
-    return out
+    k = cum.shape[1] - 1
+    flat = (cum[:, :-1] + np.arange(cum.shape[0])[:, None]).ravel()
+    idx = np.searchsorted(flat, group + u, side="right") - group * k
+    return np.asarray(np.minimum(idx, k), dtype=np.int64)
 
 
 def _draw_single(rng: np.random.Generator, cum: NDArray[np.float64], n: int) -> NDArray[np.int64]:
@@ -204,7 +282,7 @@ class _Contacts:
             setattr(self, f, getattr(self, f)[idx])
 
 
-KIND: Final = ("primary", "repeat", "final_complaint")
+KIND: Final = ("primary", "repeat", "final_complaint", "switch")
 
 
 def _vec(d: dict[str, float]) -> NDArray[np.float64]:
@@ -216,22 +294,22 @@ def _serve(
     c: _Contacts,
     params: BehaviourParams,
     e: NDArray[np.float64],
-    incident_mult: NDArray[np.float64],
+    incidents: _IncidentGrid,
     start_wd: int,
 ) -> None:
     """Waits, abandonment, handle time, FCR, transfers and complaints for a batch of contacts."""
     m = c.owner.size
     ch = c.channel
     ee = e[c.owner]
-    week = np.minimum((c.local_s // WEEK_S).astype(np.int64), incident_mult.shape[0] - 1)
+    day = incidents.day(c.local_s)
     dow = (start_wd + (c.local_s // 86_400).astype(np.int64)) % 7
     hour = ((c.local_s % 86_400) // 3600).astype(np.int64)
     base = _vec(params.wait_median_seconds)[ch]
     mult = np.asarray(params.weekday_wait_multiplier)[dow] * np.where(
-        np.isin(hour, PEAK_HOURS), params.peak_hour_wait_multiplier, 1.0
+        (hour >= PEAK_HOURS[0]) & (hour <= PEAK_HOURS[-1]), params.peak_hour_wait_multiplier, 1.0
     )
-    inc = incident_mult[week, ch]
-    c.incident = inc != 1.0
+    inc = incidents.wait[day, ch]
+    c.incident = incidents.active[day, ch]
     offered = (
         base
         * mult
@@ -241,6 +319,7 @@ def _serve(
     queued = QUEUED[ch]
     patience = rng.exponential(1.0, m) * _vec(params.patience_seconds)[ch]
     fail_p = np.minimum(params.self_service_failure * np.exp(0.3 * ee), 1.0)
+    fail_p = np.maximum(fail_p, incidents.failure[day, ch])
     abandoned = np.where(queued, patience < offered, rng.random(m) < fail_p)
     c.offered = offered
     c.wait = np.where(queued & abandoned, patience, offered)
@@ -259,7 +338,7 @@ def _serve(
             + params.complaint_wait * stress
         )
     )
-    assisted = np.isin(ch, (BRANCH, PHONE, CHAT))
+    assisted = ASSISTED[ch]
     transfer = (
         ~resolved & ~abandoned & ~complaint & assisted & (rng.random(m) < params.transfer_share)
     )
@@ -302,10 +381,7 @@ def _interactions(
     n = e.size
     start_wd = ctx.start.weekday()
     alive_s = alive_end * WEEK_S
-    incident_mult = np.ones((ctx.weeks, len(CONTACT_CHANNELS)))
-    for inc in params.incidents:
-        if inc.week < ctx.weeks:
-            incident_mult[inc.week, CONTACT_CHANNELS.index(inc.channel)] *= inc.wait_multiplier
+    incidents = _IncidentGrid(params.incidents, ctx.weeks)
     tp_cum = _cum(np.array([t[2] for t in TOUCHPOINTS], dtype=np.float64).T + 1e-12)
 
     # --- primary contacts ---
@@ -331,15 +407,27 @@ def _interactions(
     local_s = np.where((local_s > alive_s[owner]) | (local_s < 0), tc, local_s)
     touchpoint = _draw_grouped(rng, tp_cum, channel)
     batch = _Contacts(owner, local_s, channel, touchpoint, 0)
-    _serve(rng, batch, params, e, incident_mult, start_wd)
+    _serve(rng, batch, params, e, incidents, start_wd)
     parts = [batch]
+
+    # --- outage switch: a customer whose app/web journey failed in an incident calls the same day
+    failed = (batch.outcome == ABANDONED) & batch.incident
+    p_switch = incidents.switch[incidents.day(batch.local_s), batch.channel]
+    go = np.flatnonzero(failed & (rng.random(batch.owner.size) < p_switch))
+    ls = batch.local_s[go] + 300.0 + rng.exponential(1_800.0, go.size)
+    ok = ls < np.minimum(alive_s[batch.owner[go]], ctx.weeks * WEEK_S)
+    go, ls = go[ok], ls[ok]
+    switch = _Contacts(batch.owner[go], ls, np.full(go.size, PHONE), batch.touchpoint[go], 3)
+    _serve(rng, switch, params, e, incidents, start_wd)
+    parts = [_Contacts.concat([batch, switch])]
 
     # --- repeat contacts after a failed one (same touchpoint; same channel or phone) ---
     for _ in range(params.max_repeat_rounds):
         prev = parts[-1]
-        go = np.flatnonzero(
-            (prev.outcome != RESOLVED) & (rng.random(prev.owner.size) < params.repeat_rate)
+        p_repeat = np.maximum(
+            params.repeat_rate, incidents.repeat[incidents.day(prev.local_s), prev.channel]
         )
+        go = np.flatnonzero((prev.outcome != RESOLVED) & (rng.random(prev.owner.size) < p_repeat))
         if go.size == 0:
             break
         own = prev.owner[go]
@@ -350,7 +438,7 @@ def _interactions(
         ls = np.where(ls <= prev.local_s[go], ls + 86_400.0, ls)
         ok = ls < np.minimum(alive_s[own], ctx.weeks * WEEK_S)
         batch = _Contacts(own[ok], ls[ok], ch[ok], prev.touchpoint[go][ok], 1)
-        _serve(rng, batch, params, e, incident_mult, start_wd)
+        _serve(rng, batch, params, e, incidents, start_wd)
         parts.append(batch)
 
     # --- a last complaint shortly before some defectors leave ---
@@ -365,11 +453,13 @@ def _interactions(
     ls = np.where(ls > alive_s[own], alive_s[own] - rng.random(own.size) * 3600, ls)
     ls = np.maximum(ls, 0.0)
     batch = _Contacts(own, ls, ch, np.full(own.size, COMPLAINT_TP), 2)
-    _serve(rng, batch, params, e, incident_mult, start_wd)
+    _serve(rng, batch, params, e, incidents, start_wd)
     parts.append(batch)
 
     c = _Contacts.concat(parts)
-    c.take(np.lexsort((c.local_s, c.owner)))
+    # By person, then time: one float key (local_s < 10^9 s, so the owner dominates) sorts far
+    # faster than a lexsort of two keys.
+    c.take(np.argsort(c.owner * 1e9 + c.local_s))
     return _interaction_tables(rng, ctx, params, persons, epoch_s, c, tz_h, mkt_idx)
 
 
@@ -437,15 +527,22 @@ def _interaction_tables(
 
 
 def _incident_table(ctx: ChunkContext, params: BehaviourParams) -> pa.Table:
-    rows = [i for i in params.incidents if i.week < ctx.weeks]
+    rows = [i for i in params.incidents if i.first_day < 7 * ctx.weeks]
+    starts = [ctx.start + dt.timedelta(days=i.first_day) for i in rows]
     return pa.table(
         {
             "week": pa.array([i.week for i in rows], pa.int32()),
-            "starts_on": pa.array(
-                [ctx.start + dt.timedelta(weeks=i.week) for i in rows], pa.date32()
-            ),
+            "starts_on": pa.array(starts, pa.date32()),
             "channel": pa.array([i.channel for i in rows], pa.string()),
             "wait_multiplier": pa.array([i.wait_multiplier for i in rows], pa.float64()),
             "label": pa.array([i.label for i in rows], pa.string()),
+            "ends_on": pa.array(
+                [s + dt.timedelta(days=i.days - 1) for s, i in zip(starts, rows, strict=True)],
+                pa.date32(),
+            ),
+            "days": pa.array([i.days for i in rows], pa.int32()),
+            "failure_rate": pa.array([i.failure_rate for i in rows], pa.float64()),
+            "switch_to_phone": pa.array([i.switch_to_phone for i in rows], pa.float64()),
+            "repeat_rate": pa.array([i.repeat_rate for i in rows], pa.float64()),
         }
     )

@@ -11,9 +11,11 @@ The tables are written out here rather than derived with pypinyin at run time, s
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # zh, Mandarin pinyin, HK romanisation, share per mille (mainland), HK multiplier
 _FAMILY: Final = """
@@ -169,6 +171,27 @@ GIVEN_ZH, GIVEN_PINYIN, GIVEN_HK, GIVEN_SEX = _parse_given()
 ENGLISH, ENGLISH_SEX, NICKNAMES = _parse_english()
 WESTERN_FAMILY = _obj(_WESTERN_FAMILY.split())
 
+# Singapore's Chinese mostly write their surname in its Hokkien (or Teochew) reading: 陈 Tan, 林 Lim,
+# 黄 Ng/Wee/Ooi, 吴 Goh, 王 Ong/Heng, 张 Teo, 许 Koh … (zh, romanisation, share per mille of
+# Singapore Chinese). Given names follow in pinyin syllables, capitalised and spaced: "Tan Wei Ming".
+_HOKKIEN: Final = """
+陈 Tan 108|林 Lim 70|李 Lee 60|黄 Ng 40|黄 Wee 10|黄 Ooi 5|王 Ong 30|王 Heng 8|吴 Goh 25|蔡 Chua 20
+许 Koh 20|张 Teo 20|杨 Yeo 15|郑 Tay 15|何 Ho 15|刘 Low 13|谢 Chia 10|谢 Seah 5|沈 Sim 10|郭 Quek 8
+梁 Neo 8|邱 Khoo 8|周 Chew 8|苏 Soh 7|叶 Yap 7|罗 Loh 6|徐 Chee 5|朱 Choo 4|庄 Chng 4|胡 Ow 3
+江 Kang 3|彭 Phang 3|曾 Chan 3|钟 Cheng 3|方 Png 2|孙 Soon 2|卢 Loo 2|颜 Gan 2
+"""
+
+
+def _parse_hokkien() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows = [r.split() for r in _HOKKIEN.replace("\n", "|").split("|") if r.strip()]
+    zh = list(FAMILY_ZH)
+    family = np.array([zh.index(r[0]) for r in rows])
+    w = np.array([float(r[2]) for r in rows])
+    return family, _obj([r[1] for r in rows]), w / w.sum()
+
+
+HOKKIEN_FAMILY, HOKKIEN_NAME, HOKKIEN_P = _parse_hokkien()
+
 NICK_COUNT = np.array([len(n) for n in NICKNAMES])
 _NICK_TABLE = np.full((len(NICKNAMES), max(1, int(NICK_COUNT.max()))), None, dtype=object)
 for _i, _n in enumerate(NICKNAMES):
@@ -223,6 +246,7 @@ _WEST_P = _zipf(len(WESTERN_FAMILY), s=0.8, q=3.0)
 ROMAN_PINYIN: Final = 0
 ROMAN_HK: Final = 1
 ROMAN_WESTERN: Final = 2
+ROMAN_HOKKIEN: Final = 3
 
 
 def _by_gender(
@@ -235,6 +259,59 @@ def _by_gender(
     return out
 
 
+_S = pa.string()
+_NULL = pa.scalar(None, _S)
+_NO_CHAR: Final = len(GIVEN_ZH)  # index of the empty second character
+
+
+def _a(values: np.ndarray | list[str], extra: tuple[str, ...] = ()) -> pa.Array:
+    return pa.array([*(str(v) if v is not None else None for v in values), *extra], _S)
+
+
+_A_FAMILY_ZH = _a(FAMILY_ZH)
+_A_FAMILY_PY = _a(FAMILY_PINYIN)
+_A_FAMILY_HK = _a(FAMILY_HK)
+_A_FAMILY_PY_KEY = _a(_FAMILY_PINYIN_KEY)
+_A_FAMILY_HK_KEY = _a(_FAMILY_HK_KEY)
+_A_WESTERN = _a(WESTERN_FAMILY)
+_A_WESTERN_KEY = _a(_WESTERN_KEY)
+_A_ENGLISH = _a(ENGLISH)
+_A_ENGLISH_KEY = _a(_ENGLISH_KEY)
+_A_NICKS = _a(list(_NICK_TABLE.ravel()))
+_A_GIVEN_ZH = _a(GIVEN_ZH)
+_A_GIVEN_ZH_2 = _a(GIVEN_ZH, ("",))
+_A_GIVEN_PY = _a(GIVEN_PINYIN)
+_A_GIVEN_PY_CAP = _a(_GIVEN_PINYIN_CAP)
+_A_GIVEN_PY_2 = _a(GIVEN_PINYIN, ("",))
+_A_GIVEN_HK = _a(GIVEN_HK)
+_A_GIVEN_HK_CAP = _a(_GIVEN_HK_CAP)
+_A_GIVEN_HK_2 = _a([" " + str(v) for v in _GIVEN_HK_CAP], ("",))
+_A_GIVEN_HK_2K = _a(GIVEN_HK, ("",))
+_A_GIVEN_PY_SPACED_2 = _a([" " + str(v) for v in _GIVEN_PINYIN_CAP], ("",))
+_A_HOKKIEN = _a(HOKKIEN_NAME)
+_A_HOKKIEN_KEY = _a(_key(HOKKIEN_NAME))
+
+
+def _arr(mask: np.ndarray) -> pa.Array:
+    return pa.array(mask, pa.bool_())
+
+
+def _idx(idx: np.ndarray, null: np.ndarray) -> pa.Array:
+    """Take indices, null where ``null`` (the take gives null there)."""
+    return pa.array(idx, pa.int64(), mask=null)
+
+
+def _join(a: pa.Array, b: pa.Array) -> pa.Array:
+    return pc.binary_join_element_wise(a, b, "")
+
+
+def _choose(
+    roman: np.ndarray, pinyin: pa.Array, hk: pa.Array, western: pa.Array, hokkien: pa.Array
+) -> pa.Array:
+    """Per person, the value for their romanisation (0 pinyin, 1 Hong Kong, 2 Western, 3 Hokkien)."""
+    return pc.choose(pa.array(roman, pa.int8()), pinyin, hk, western, hokkien)
+
+
 def build_names(
     rng: np.random.Generator,
     market: np.ndarray,
@@ -242,14 +319,15 @@ def build_names(
     female: np.ndarray,
     age: np.ndarray,
     head: np.ndarray,
-) -> dict[str, np.ndarray]:
+) -> dict[str, Any]:
     """Names for one chunk of persons; ``head`` is each person's household head (row index).
 
-    Returns object arrays (``None`` where absent): the ground-truth columns ``family_name_zh``,
+    Returns Arrow string arrays (null where absent): the ground-truth columns ``family_name_zh``,
     ``given_name_zh``, ``family_name_latin``, ``given_name_latin``, ``english_name``, and the
     variants the noise model draws on: ``family_pinyin``/``given_pinyin``, ``family_hk``/
     ``given_hk`` (Cantonese), ``nickname`` (one per person whose English name has any),
-    ``roman`` (0 pinyin, 1 Hong Kong, 2 Western name) and lower-case ``family_key``,
+    ``family_hokkien``/``given_hokkien`` (Singapore's dialect rendering, null for others),
+    ``roman`` (0 pinyin, 1 Hong Kong, 2 Western name, 3 Hokkien) and lower-case ``family_key``,
     ``given_key`` and ``english_key`` ("" if none) for e-mail addresses.
     """
     n = market.size
@@ -258,9 +336,15 @@ def build_names(
     west_share = np.where(city == "Singapore", 0.25, 0.7)
     roman = np.where(market == "HK", ROMAN_HK, ROMAN_PINYIN)
     en = market == "EN"
-    roman = np.where(
-        en, np.where(u[0] < west_share, ROMAN_WESTERN, np.where(u[1] < 0.5, ROMAN_HK, 0)), roman
+    # The diaspora: in Singapore 60 % Hokkien surnames (Tan, Lim, Ng …), 25 % pinyin, 15 %
+    # Cantonese; in London and Sydney half pinyin, half Cantonese.
+    sg = city == "Singapore"
+    diaspora = np.where(
+        sg,
+        np.where(u[1] < 0.6, ROMAN_HOKKIEN, np.where(u[1] < 0.85, ROMAN_PINYIN, ROMAN_HK)),
+        np.where(u[1] < 0.5, ROMAN_HK, ROMAN_PINYIN),
     )
+    roman = np.where(en, np.where(u[0] < west_share, ROMAN_WESTERN, diaspora), roman)
     # A household member shares the head's surname half the time (a child); Western families
     # more often. Spouses of mixed origin are not modelled: members follow the head's origin.
     is_member = head != np.arange(n)
@@ -269,67 +353,78 @@ def build_names(
 
     fam_cn = rng.choice(FAMILY_ZH.size, size=n, p=FAMILY_P_CN)
     fam_hk = rng.choice(FAMILY_ZH.size, size=n, p=FAMILY_P_HK)
-    fam = np.where(roman == ROMAN_HK, fam_hk, fam_cn)
+    hok = rng.choice(HOKKIEN_NAME.size, size=n, p=HOKKIEN_P)
+    is_hok = roman == ROMAN_HOKKIEN
+    fam = np.where(roman == ROMAN_HK, fam_hk, np.where(is_hok, HOKKIEN_FAMILY[hok], fam_cn))
     west = rng.choice(WESTERN_FAMILY.size, size=n, p=_WEST_P)
     share = is_member & (u[2] < np.where(chinese, 0.5, 0.8))
     fam = np.where(share, fam[head], fam)
     west = np.where(share, west[head], west)
+    hok = np.where(share, hok[head], hok)
 
     g1 = _by_gender(rng, female, _GIVEN_P)
     g2 = _by_gender(rng, female, _GIVEN_P)
-    p_single = np.where(roman == ROMAN_HK, 0.08, np.where(age >= 45, 0.25, 0.15))
+    p_single = np.where((roman == ROMAN_HK) | is_hok, 0.08, np.where(age >= 45, 0.25, 0.15))
     single = u[3] < p_single
     eng = _by_gender(rng, female, _ENG_P)
 
-    family_zh = FAMILY_ZH[fam]
-    given_zh = np.where(single, GIVEN_ZH[g1], GIVEN_ZH[g1] + GIVEN_ZH[g2])
-    family_py = FAMILY_PINYIN[fam]
-    given_py = np.where(single, _GIVEN_PINYIN_CAP[g1], _GIVEN_PINYIN_CAP[g1] + GIVEN_PINYIN[g2])
-    family_hk = FAMILY_HK[fam]
-    given_hk = np.where(single, _GIVEN_HK_CAP[g1], _GIVEN_HK_CAP[g1] + " " + _GIVEN_HK_CAP[g2])
+    # Strings are assembled with Arrow (takes from the small name tables and element-wise
+    # joins), never as Python objects per person.
+    g2_or_none = np.where(single, _NO_CHAR, g2)
+    zh_mask = ~chinese
+    family_zh = _A_FAMILY_ZH.take(_idx(fam, zh_mask))
+    given_zh = _join(_A_GIVEN_ZH.take(g1), _A_GIVEN_ZH_2.take(g2_or_none))
+    given_zh = pc.if_else(_arr(chinese), given_zh, _NULL)
+    given_py = _join(_A_GIVEN_PY_CAP.take(g1), _A_GIVEN_PY_2.take(g2_or_none))
+    given_hk = _join(_A_GIVEN_HK_CAP.take(g1), _A_GIVEN_HK_2.take(g2_or_none))
+    family_py = _A_FAMILY_PY.take(fam)
+    family_hk = _A_FAMILY_HK.take(fam)
+    family_hok = _A_HOKKIEN.take(hok)
+    given_hok = _join(_A_GIVEN_PY_CAP.take(g1), _A_GIVEN_PY_SPACED_2.take(g2_or_none))
 
     p_eng = np.where(
-        roman == ROMAN_HK,
+        (roman == ROMAN_HK) | is_hok,
         np.where(en, 0.85, 0.65),
         np.where(en, 0.8, np.clip(0.25 - 0.005 * (age - 18), 0.03, 0.25)),
     )
     has_eng = chinese & (u[4] < p_eng)
-    english = np.where(has_eng, ENGLISH[eng], None)
-
-    family_latin = np.where(
-        roman == ROMAN_WESTERN,
-        WESTERN_FAMILY[west],
-        np.where(roman == ROMAN_HK, family_hk, family_py),
-    )
-    given_latin = np.where(
-        roman == ROMAN_WESTERN, ENGLISH[eng], np.where(roman == ROMAN_HK, given_hk, given_py)
-    )
+    english = _A_ENGLISH.take(_idx(eng, ~has_eng))
+    west_name = _A_WESTERN.take(west)
+    eng_name = _A_ENGLISH.take(eng)
+    family_latin = _choose(roman, family_py, family_hk, west_name, family_hok)
+    given_latin = _choose(roman, given_py, given_hk, eng_name, given_hok)
     # One nickname per person who has an English name with nicknames.
     has_first = has_eng | ~chinese
     nick_n = NICK_COUNT[eng]
     col = np.minimum((u[5] * nick_n).astype(np.int64), np.maximum(nick_n - 1, 0))
-    nickname = np.where(has_first & (nick_n > 0), _NICK_TABLE[eng, col], None)
-    hk_key = np.where(single, GIVEN_HK[g1], GIVEN_HK[g1] + GIVEN_HK[g2])
-    py_key = np.where(single, GIVEN_PINYIN[g1], GIVEN_PINYIN[g1] + GIVEN_PINYIN[g2])
-    is_hk = roman == ROMAN_HK
-    family_key = np.where(
-        chinese, np.where(is_hk, _FAMILY_HK_KEY[fam], _FAMILY_PINYIN_KEY[fam]), _WESTERN_KEY[west]
+    nickname = _A_NICKS.take(_idx(eng * _NICK_TABLE.shape[1] + col, ~(has_first & (nick_n > 0))))
+    hk_key = _join(_A_GIVEN_HK.take(g1), _A_GIVEN_HK_2K.take(g2_or_none))
+    py_key = _join(_A_GIVEN_PY.take(g1), _A_GIVEN_PY_2.take(g2_or_none))
+    family_key = _choose(
+        roman,
+        _A_FAMILY_PY_KEY.take(fam),
+        _A_FAMILY_HK_KEY.take(fam),
+        _A_WESTERN_KEY.take(west),
+        _A_HOKKIEN_KEY.take(hok),
     )
-    given_key = np.where(chinese, np.where(is_hk, hk_key, py_key), _ENGLISH_KEY[eng])
-    none = np.full(n, None, dtype=object)
+    given_key = _choose(roman, py_key, hk_key, _A_ENGLISH_KEY.take(eng), py_key)
+    hok_arr = _arr(is_hok)
+    chin = _arr(chinese)
     return {
-        "family_name_zh": np.where(chinese, family_zh, none),
-        "given_name_zh": np.where(chinese, given_zh, none),
+        "family_name_zh": family_zh,
+        "given_name_zh": given_zh,
         "family_name_latin": family_latin,
         "given_name_latin": given_latin,
         "english_name": english,
-        "family_pinyin": np.where(chinese, family_py, family_latin),
-        "given_pinyin": np.where(chinese, given_py, given_latin),
-        "family_hk": np.where(chinese, family_hk, family_latin),
-        "given_hk": np.where(chinese, given_hk, given_latin),
+        "family_pinyin": pc.if_else(chin, family_py, family_latin),
+        "given_pinyin": pc.if_else(chin, given_py, given_latin),
+        "family_hk": pc.if_else(chin, family_hk, family_latin),
+        "given_hk": pc.if_else(chin, given_hk, given_latin),
+        "family_hokkien": pc.if_else(hok_arr, family_hok, _NULL),
+        "given_hokkien": pc.if_else(hok_arr, given_hok, _NULL),
         "nickname": nickname,
         "roman": roman,
         "family_key": family_key,
         "given_key": given_key,
-        "english_key": np.where(has_eng, _ENGLISH_KEY[eng], ""),
+        "english_key": pc.if_else(_arr(has_eng), _A_ENGLISH_KEY.take(eng), ""),
     }

@@ -81,10 +81,10 @@ def generate(ctx: ChunkContext, params: PeopleParams) -> pa.Table:
     # Households: a person joins the previous person's household (same market and city).
     joins = rng.random(n) < params.household_rate
     joins[0] = False
-    household = person_id.copy()
-    for i in np.flatnonzero(joins):
-        household[i] = household[i - 1]
-        market[i], city[i] = market[i - 1], city[i - 1]
+    # A run of joiners belongs to the person just before the run (the head).
+    head = np.maximum.accumulate(np.where(joins, 0, np.arange(n)))
+    household = person_id[head]
+    market, city = market[head], city[head]
     return pa.table(
         {
             "person_id": person_id,

@@ -22,6 +22,7 @@ from typing import Final
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel
 
 from cxo.synth.context import ChunkContext, Stream, rate
@@ -51,7 +52,22 @@ def _mix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def record_id(seed: int, system: str, person_ids: np.ndarray, k: int = 0) -> np.ndarray:
+_HEX: Final = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def hex_strings(prefix: str, values: np.ndarray, digits: int = 16) -> pa.Array:
+    """``prefix`` + the low ``digits`` hex digits of each uint64, as Arrow strings (no Python loop)."""
+    v = np.asarray(values, dtype=np.uint64)
+    head = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    width = head.size + digits
+    out = np.empty((v.size, width), dtype=np.uint8)
+    out[:, : head.size] = head
+    shifts = np.arange(4 * (digits - 1), -1, -4, dtype=np.uint64)
+    out[:, head.size :] = _HEX[(v[:, None] >> shifts) & np.uint64(15)]
+    return pa.array(out.view(f"S{width}").ravel()).cast(pa.string())
+
+
+def record_id(seed: int, system: str, person_ids: np.ndarray, k: int = 0) -> pa.Array:
     """Opaque, stable record ids: ``CB-1a2b3c4d5e6f7a8b`` (system prefix + 16 hex digits).
 
     A keyed bijection of the person id, so ids never collide within a (seed, system, k) and reveal
@@ -61,8 +77,7 @@ def record_id(seed: int, system: str, person_ids: np.ndarray, k: int = 0) -> np.
     key = _mix64(_mix64(_mix64(salt[0:1]) ^ salt[1:2]) ^ salt[2:3])
     with np.errstate(over="ignore"):
         hashed = _mix64(np.asarray(person_ids, dtype=np.uint64) + key)
-    prefix = PREFIX[system]
-    return np.array([f"{prefix}-{v:016x}" for v in hashed.tolist()], dtype=object)
+    return hex_strings(f"{PREFIX[system]}-", hashed)
 
 
 def assign(persons: pa.Table, ctx: ChunkContext, params: SystemsParams) -> pa.Table:
@@ -81,7 +96,6 @@ def assign(persons: pa.Table, ctx: ChunkContext, params: SystemsParams) -> pa.Ta
     out = persons
     for system in SYSTEMS:
         member = rng.random(n) < p_in[system]
-        ids = np.full(n, None, dtype=object)
-        ids[member] = record_id(ctx.seed, system, pid[member])  # format members' ids only
-        out = out.append_column(f"{system}_id", pa.array(ids, pa.string()))
+        ids = record_id(ctx.seed, system, pid)
+        out = out.append_column(f"{system}_id", pc.if_else(member, ids, None))
     return out

@@ -25,7 +25,6 @@ from typing import Final, NamedTuple
 import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, Field
-from scipy.stats import norm
 
 from cxo.synth import verbatims
 from cxo.synth.context import ChunkContext, Stream, rate
@@ -405,10 +404,12 @@ def _discrete(x: np.ndarray, low: int, high: int) -> np.ndarray:
 
 def expected_discrete(mean: np.ndarray, sd: float, low: int = 1, high: int = 7) -> np.ndarray:
     """E[clip(round(X), low, high)] for X ~ N(mean, sd²): the true mean answer on the scale."""
+    from scipy.special import ndtr  # only chunk 0 writes the priorities; scipy is slow to import
+
     mean = np.asarray(mean, dtype=float)
     total = np.full(mean.shape, float(low))
     for k in range(low + 1, high + 1):
-        total += norm.sf((k - 0.5 - mean) / sd)  # P(answer ≥ k)
+        total += ndtr(-((k - 0.5 - mean) / sd))  # P(answer ≥ k)
     return total
 
 

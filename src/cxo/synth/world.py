@@ -6,12 +6,13 @@ import datetime as dt
 import json
 import multiprocessing
 import os
+import queue
 import shutil
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from importlib.metadata import version
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from cxo.errors import CxoError
-from cxo.synth import behaviour, identity, people, systems, voice
+from cxo.synth import behaviour, bgnbd, identity, people, systems, voice
 from cxo.synth.behaviour import BehaviourParams
 from cxo.synth.context import ChunkContext
 from cxo.synth.identity import IdentityParams
@@ -114,31 +115,96 @@ def write_chunk(config: SynthConfig, ctx: ChunkContext, out: Path, csv: bool) ->
     return write_parts(out, ctx.chunk_index, generate_chunk(config, ctx), csv=csv)
 
 
+def _init_worker(tables: dict[tuple[float, float], Any]) -> None:
+    """Pool initialiser: the Beta quantile tables come from the parent (no scipy import here)."""
+    bgnbd.preset_beta_tables(tables)
+
+
+def _feed(
+    pool: ProcessPoolExecutor,
+    todo: deque[ChunkContext],
+    lock: threading.Lock,
+    results: queue.SimpleQueue[tuple[ChunkContext, Future[dict[str, int]]] | None],
+    submit: Callable[[ChunkContext], Future[dict[str, int]]],
+    slots: int,
+) -> None:
+    """Keep each pool process busy with one chunk from the front of ``todo``; pass results on."""
+    running: dict[Future[dict[str, int]], ChunkContext] = {}
+    try:
+        while True:
+            with lock:
+                while len(running) < slots and todo:
+                    ctx = todo.popleft()
+                    running[submit(ctx)] = ctx
+            if not running:
+                return
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                results.put((running.pop(future), future))
+    finally:
+        results.put(None)
+
+
 def _written(
     config: SynthConfig, out: Path, csv: bool, workers: int
 ) -> Iterator[tuple[ChunkContext, dict[str, int]]]:
-    """Chunks in order, generated and written by ``workers`` processes, 2 × workers in flight.
+    """Chunks generated and written by this process and ``workers - 1`` spawned processes.
 
     Each chunk depends only on (seed, chunk index) and is written to its own part files, so the
-    output is the same for any ``workers``.
+    output is the same for any ``workers`` and in whatever order chunks finish (they are yielded
+    as they finish). The pool takes chunks from the front of the list, this process from the
+    back: it starts at once, while the pool's processes are still importing (a few seconds each),
+    and nobody waits at the end for a chunk queued behind another.
     """
-    todo = chunks(config)
+    todo = deque(chunks(config))
     if workers <= 1 or len(todo) <= 1:
         for ctx in todo:
             yield ctx, write_chunk(config, ctx, out, csv)
         return
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        queue: deque[tuple[ChunkContext, Future[dict[str, int]]]] = deque()
-        pending = iter(todo)
-        for ctx in islice(pending, 2 * workers):
-            queue.append((ctx, pool.submit(write_chunk, config, ctx, out, csv)))
-        while queue:
-            ctx, future = queue.popleft()
-            result = future.result()
-            following = next(pending, None)
-            if following is not None:
-                queue.append((following, pool.submit(write_chunk, config, following, out, csv)))
-            yield ctx, result
+    b = config.behaviour
+    tables = {(b.bgnbd_a, b.bgnbd_b): bgnbd.beta_ppf_table(b.bgnbd_a, b.bgnbd_b)}
+    lock = threading.Lock()
+    results: queue.SimpleQueue[tuple[ChunkContext, Future[dict[str, int]]] | None]
+    results = queue.SimpleQueue()
+    with ProcessPoolExecutor(
+        workers - 1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(tables,),
+    ) as pool:
+        feeder = threading.Thread(
+            target=_feed,
+            args=(
+                pool,
+                todo,
+                lock,
+                results,
+                lambda ctx: pool.submit(write_chunk, config, ctx, out, csv),
+                workers - 1,
+            ),
+            daemon=True,
+        )
+        feeder.start()
+        fed = False  # the feeder has sent its last result
+        try:
+            while True:
+                with lock:
+                    mine = todo.pop() if todo else None
+                if mine is None:
+                    break
+                yield mine, write_chunk(config, mine, out, csv)
+                while not fed and not results.empty():
+                    item = results.get()
+                    if item is None:
+                        fed = True
+                    else:
+                        yield item[0], item[1].result()
+            while not fed and (item := results.get()) is not None:
+                yield item[0], item[1].result()
+        finally:
+            with lock:
+                todo.clear()  # on an error: the feeder stops submitting
+            feeder.join()
 
 
 def default_workers(config: SynthConfig) -> int:

@@ -11,12 +11,30 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
+_SAMPLE = 4096
+_FEW = 256
 
 
 def part_name(chunk_index: int) -> str:
     return f"part-{chunk_index:05d}"
+
+
+def _low_cardinality(table: pa.Table) -> list[str]:
+    """String columns with few distinct values among their first rows: dictionary-encode those.
+
+    Dictionary-encoding a column of ids or hashes costs time and saves nothing, so only columns
+    such as ``channel`` or ``team`` get a dictionary.
+    """
+    head = table.slice(0, _SAMPLE)
+    return [
+        name
+        for name, col in zip(head.column_names, head.columns, strict=True)
+        if pa.types.is_string(col.type) and pc.count_distinct(col).as_py() <= _FEW
+    ]
 
 
 def write_parts(
@@ -28,7 +46,15 @@ def write_parts(
         folder = out / name
         folder.mkdir(parents=True, exist_ok=True)
         stem = part_name(chunk_index)
-        pq.write_table(table, folder / f"{stem}.parquet", compression="zstd")
+        # zstd without column statistics: min/max of long random strings is most of the cost of
+        # statistics, and a demo world is read whole.
+        pq.write_table(
+            table,
+            folder / f"{stem}.parquet",
+            compression="zstd",
+            use_dictionary=_low_cardinality(table),
+            write_statistics=False,
+        )
         if csv:
             pacsv.write_csv(table, folder / f"{stem}.csv")
         rows[name] = table.num_rows
