@@ -49,8 +49,8 @@ def main(folder: str) -> None:
                 cluster, person, world.truth[f].to_numpy(zero_copy_only=False)).items()}
             for f in FLAGS
         },
-        "edges": {k: res.stats[k] for k in ("deterministic_edges", "probabilistic_edges",
-                                            "unique_name_edges")},
+        "edges": {k: res.stats.get(k) for k in ("deterministic_edges", "probabilistic_edges",
+                                                "unique_name_edges", "sole_holder_edges")},
         "hubs": res.stats["hubs"],
     }  # fmt: skip
     print(json.dumps(report, indent=1, default=str))

@@ -188,3 +188,44 @@ def test_incremental_joins_existing_clusters(
     assert _f1(Resolution(joined, {}), small_world) >= _f1(small_resolution, small_world) - 0.02
     with pytest.raises(ValueError, match="cluster column"):
         resolve_incremental(new, old, model=small_resolution.model)
+
+
+def test_incremental_with_cached_features_decides_the_same(
+    small_world: World, small_resolution: Resolution
+) -> None:
+    """Oracle: passing the existing records' features (from the full run) instead of their
+    fields gives exactly the assignments, explanations and bridges of normalising them again;
+    only the new records are normalised, and a partial cache is topped up."""
+    records = small_world.records
+    rng = np.random.default_rng(11)
+    is_new = np.zeros(records.num_rows, bool)
+    is_new[rng.choice(records.num_rows, 400, replace=False)] = True
+    old = records.filter(pa.array(~is_new))
+    new = records.filter(pa.array(is_new))
+    full = resolve(old, model=small_resolution.model)
+    assert full.features is not None and full.features.num_rows == old.num_rows
+    existing = old.append_column("cluster", full.assignments["cluster"])
+    plain = resolve_incremental(new, existing, model=small_resolution.model)
+    assert plain.stats["normalised"] == new.num_rows + old.num_rows
+
+    slim = existing.select(["record_pk", "cluster"])  # fields not needed for cached records
+    cached = resolve_incremental(
+        new, slim, model=small_resolution.model, existing_features=full.features
+    )
+    assert cached.stats["normalised"] == new.num_rows
+    assert cached.assignments.equals(plain.assignments)
+    assert cached.stats["bridges"] == plain.stats["bridges"]
+    assert cached.features is not None
+    assert sorted(cached.features["record_pk"].to_pylist()) == sorted(new["record_pk"].to_pylist())
+
+    # half the cache: the rest is normalised from the fields, same decisions
+    half = full.features.slice(0, full.features.num_rows // 2)
+    partial = resolve_incremental(
+        new, existing, model=small_resolution.model, existing_features=half
+    )
+    assert partial.stats["normalised"] == new.num_rows + old.num_rows - half.num_rows
+    assert partial.assignments.equals(plain.assignments)
+    with pytest.raises(ValueError, match="lack the columns"):
+        resolve_incremental(
+            new, existing, model=small_resolution.model, existing_features=half.drop(["email"])
+        )

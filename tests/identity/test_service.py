@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
@@ -180,6 +182,20 @@ def test_resolve_store_full_then_incremental_keeps_ids(any_store: Settings) -> N
     pks = _add(any_store, PEOPLE_RECORDS)
     first = service.resolve_store(any_store, actor="t")
     assert (first.mode, first.records, first.customers_created) == ("full", 5, 3)
+    # the full run leaves every record's normalised features for incremental runs
+    cache = pq.read_table(service._feature_cache(any_store))
+    assert sorted(cache["record_pk"].to_pylist()) == sorted(pks.values())
+    with connect(any_store) as conn:
+        hashes = service._payload_hashes(conn)
+    assert service._read_feature_cache(any_store, hashes).num_rows == 5
+    # a row whose payload changed since (another hash) is not used
+    stale = hashes.set_column(
+        1, "payload_hash", pa.array(["x" if p == pks["C-ANNA"] else h for p, h in
+                                     zip(hashes["record_pk"].to_pylist(),
+                                         hashes["payload_hash"].to_pylist(), strict=True)])
+    )  # fmt: skip
+    kept = service._read_feature_cache(any_store, stale)
+    assert pks["C-ANNA"] not in kept["record_pk"].to_pylist() and kept.num_rows == 4
     with connect(any_store) as conn:
         links = service.current_links(conn)
     anna, bob = links[pks["C-ANNA"]], links[pks["C-BOB"]]
@@ -202,6 +218,8 @@ def test_resolve_store_full_then_incremental_keeps_ids(any_store: Settings) -> N
     assert (inc.mode, inc.new_records, inc.customers_created) == ("incremental", 1, 0)
     with connect(any_store) as conn:
         assert service.current_links(conn)[new["B-ANNA"]] == anna
+    cache = pq.read_table(service._feature_cache(any_store))
+    assert sorted(cache["record_pk"].to_pylist()) == sorted([*pks.values(), new["B-ANNA"]])
     # A full re-run keeps every id.
     full = service.resolve_store(any_store, actor="t", full=True)
     assert (full.customers_created, full.customers_merged, full.links_changed) == (0, 0, 0)

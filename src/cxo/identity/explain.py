@@ -8,7 +8,8 @@ The explanation shows the strongest edge that links the record inside its cluste
   "bayes_factor": 310.5}, "phone": {...}}}`` — every compared field with data on both sides,
   its level and its Bayes factor (m/u, term-frequency adjusted; above 1 is for, below against);
 * a link by the unique-name rule (:mod:`cxo.identity.rules`) is probabilistic with
-  ``"unique_name": true``;
+  ``"unique_name": true``; one by the sole-holder rule (two clusters alone hold a mobile
+  number) is deterministic with ``"keys": ["phone"], "sole_holders": true``;
 * manual: ``{"to": 17, "constraint": "must_link"}``;
 * a singleton: ``{}``.
 """
@@ -62,6 +63,8 @@ def explanations(
     """The assignments table: record_pk, cluster, method, match_weight, explanation."""
     con.register("cxo_nodes", pa.table({"record_pk": nodes, "cluster": clusters}))
     con.register("cxo_best", best)
+    if "sole_holders" not in det.column_names:
+        det = det.append_column("sole_holders", pa.array(np.zeros(det.num_rows, bool)))
     con.register("cxo_det_edges", det)
     con.register("cxo_prob_edges", prob)
     fields = _fields_sql(prob, model)
@@ -73,6 +76,8 @@ def explanations(
         CASE WHEN b.rank IS NULL THEN '{{}}'
              WHEN b.rank = 0 THEN CAST(json_object('to', b.other, 'constraint', 'must_link')
                 AS VARCHAR)
+             WHEN b.rank = 1 AND d.sole_holders THEN CAST(json_object('to', b.other,
+                'keys', d.keys, 'sole_holders', true) AS VARCHAR)
              WHEN b.rank = 1 THEN CAST(json_object('to', b.other, 'keys', d.keys) AS VARCHAR)
              WHEN p.unique_name THEN CAST(json_object('to', b.other,
                 'match_weight', round(p.weight, 2),

@@ -89,10 +89,11 @@ def hub_stats(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, dict[str,
     return out
 
 
-def _pairs_sql(table: str, key: str, *, left: str | None = None) -> str:
+def _pairs_sql(table: str, key: str, *, left: str | None = None, link_only: bool = False) -> str:
     """Candidate pairs sharing ``key`` (a < b), excluding hub values.
 
-    With ``left`` (a table of new record_pks), only pairs with at least one new record.
+    With ``left`` (a table of new record_pks), only pairs with at least one new record; with
+    ``link_only``, only pairs from different sources.
     """
     condition = (
         f"NOT {CONFLICT} AND (NOT {BOTH_NAMED} OR {NAME_LOOSE})"
@@ -100,14 +101,14 @@ def _pairs_sql(table: str, key: str, *, left: str | None = None) -> str:
         else f"{BOTH_NAMED} AND {NAME_STRICT} AND NOT {CONFLICT}"
     )
     source = table
-    new_only = ""
+    new_only = " AND a.source_system <> b.source_system" if link_only else ""
     if left:
         # only records whose value a new record holds can pair with one
         source = (
             f"(SELECT * FROM {table} WHERE {key} IN (SELECT {key} FROM {table} "  # noqa: S608
             f"WHERE record_pk IN (SELECT record_pk FROM {left})))"
         )
-        new_only = (
+        new_only += (
             f" AND (a.record_pk IN (SELECT record_pk FROM {left})"  # noqa: S608
             f" OR b.record_pk IN (SELECT record_pk FROM {left}))"
         )
@@ -119,14 +120,19 @@ def _pairs_sql(table: str, key: str, *, left: str | None = None) -> str:
 
 
 def deterministic_edges(
-    con: duckdb.DuckDBPyConnection, table: str, *, new: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    new: str | None = None,
+    link_only: bool = False,
 ) -> pa.Table:
     """Edges (a int64 < b int64, keys list<string>) of the deterministic graph over ``table``.
 
     ``table`` is a feature table with a ``name_hk`` column (Cantonese-space name). With ``new``
-    (a table of record_pks) only edges touching a new record are returned.
+    (a table of record_pks) only edges touching a new record are returned; with ``link_only``
+    only edges between records of different sources.
     """
-    union = " UNION ALL ".join(_pairs_sql(table, k, left=new) for k in KEYS)
+    union = " UNION ALL ".join(_pairs_sql(table, k, left=new, link_only=link_only) for k in KEYS)
     return con.sql(
         f"SELECT a, b, list(key ORDER BY key) AS keys FROM ({union}) GROUP BY a, b "  # noqa: S608
         "ORDER BY a, b"

@@ -27,14 +27,20 @@ city, gender   lower case; m/f
 
 from __future__ import annotations
 
+import hashlib
+from functools import lru_cache
 from typing import Final
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cxo.identity import romanise as ro
 from cxo.identity.namesql import NAME_COLUMNS, name_features
 
+# Bumped whenever the normalising code changes what a record gets; the name tables it reads are
+# covered by :func:`features_fingerprint`. Callers key their caches by the fingerprint.
+FEATURES_VERSION: Final = 1
 FEATURE_COLUMNS: Final = (
     "record_pk",
     "source_system",
@@ -62,6 +68,26 @@ FEATURE_COLUMNS: Final = (
     "city",
     "gender",
 )
+
+
+@lru_cache(maxsize=1)
+def features_fingerprint() -> str:
+    """``v<FEATURES_VERSION>-<12 hex digits>``: the version and a digest of the name tables.
+
+    The readings, surnames and nicknames come from data tables (:mod:`cxo.synth.names`) that can
+    change without this module changing; a cache of features must not outlive them.
+    """
+    digest = hashlib.sha256()
+    for part in (
+        ro.SURNAME_PINYIN,
+        ro.SURNAME_HK,
+        ro.GIVEN_CHAR_HK,
+        ro.HK_SURNAME_TO_PINYIN,
+        ro.HK_SYLLABLE_TO_PINYIN,
+        ro.latin_lookup(),
+    ):
+        digest.update(repr(sorted(part.items())).encode())
+    return f"v{FEATURES_VERSION}-{digest.hexdigest()[:12]}"
 
 
 def _column(table: pa.Table, name: str) -> pa.Array:

@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -39,6 +42,7 @@ from cxo.customers.models import (
 from cxo.errors import Conflict, CxoError, NotFound
 from cxo.governance import audit
 from cxo.identity import survivorship
+from cxo.identity.normalise import FEATURE_COLUMNS, features_fingerprint
 from cxo.identity.romanise import search_name
 from cxo.identity.stable_ids import IdPlan, plan_ids, union_clusters
 from cxo.imports.fields import CUSTOMER_FIELDS
@@ -119,6 +123,69 @@ def _empty_records() -> pa.Table:
     return _records_schema().empty_table()
 
 
+def _payload_hashes(conn: Connection) -> pa.Table:
+    """record_pk → payload_hash of every customer source record."""
+    data = bulk.query_arrow(
+        conn, "SELECT id AS record_pk, payload_hash FROM source_records ORDER BY id"
+    )
+    return pa.table(
+        {
+            "record_pk": data["record_pk"].cast(pa.int64()),
+            "payload_hash": data["payload_hash"].cast(pa.string()),
+        }
+    )
+
+
+# -- normalised features kept between runs -------------------------------------------------------
+# An incremental run normalises only the records it has not seen: the features of the others are
+# kept in a Parquet file under the data folder, keyed by record and payload hash (features are a
+# function of the payload alone, so a row is valid wherever that pair matches; a changed
+# normaliser or name table gets a new file name: normalise.features_fingerprint). It is a cache: a missing or unreadable file costs time only.
+
+
+def _feature_cache(settings: Settings) -> Path:
+    return settings.home / "identity" / f"features-{features_fingerprint()}.parquet"
+
+
+def _read_feature_cache(settings: Settings, hashes: pa.Table) -> pa.Table | None:
+    path = _feature_cache(settings)
+    if not path.exists():
+        return None
+    try:
+        cached = pq.read_table(path)
+    except (OSError, pa.ArrowException):
+        return None
+    if "payload_hash" not in cached.column_names or cached.num_rows == 0:
+        return None
+    at = pc.index_in(cached["record_pk"], value_set=hashes["record_pk"])
+    current = pc.take(hashes["payload_hash"], pc.fill_null(at, 0))
+    valid = pc.and_(pc.is_valid(at), pc.equal(cached["payload_hash"], current))
+    kept = cached.filter(pc.fill_null(valid, False)).drop(["payload_hash"])
+    return kept if kept.num_rows else None
+
+
+def _write_feature_cache(
+    settings: Settings, hashes: pa.Table, kept: pa.Table | None, fresh: pa.Table | None
+) -> None:
+    """Write the cache: ``kept`` (still valid) plus ``fresh`` features, with payload hashes."""
+    parts = [t for t in (kept, fresh) if t is not None and t.num_rows]
+    if not parts:
+        return
+    table = pa.concat_tables([t.select(list(FEATURE_COLUMNS)) for t in parts])
+    at = pc.index_in(table["record_pk"], value_set=hashes["record_pk"])
+    table = table.append_column(
+        "payload_hash", pc.take(hashes["payload_hash"], pc.fill_null(at, 0))
+    ).filter(pc.is_valid(at))
+    path = _feature_cache(settings)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except OSError:  # a cache: the next run normalises again
+        return
+
+
 def current_links(conn: Connection) -> dict[int, int]:
     """record_pk -> the live customer each record is linked to now."""
     rows = conn.execute(
@@ -179,6 +246,7 @@ def resolve_store(
         records = load_records(conn)
         links = current_links(conn)
         constraints = load_constraints(conn)
+        hashes = _payload_hashes(conn)
         last_run, model = _last_run(conn)
     if records.num_rows == 0:
         raise NothingToResolve(
@@ -205,7 +273,11 @@ def resolve_store(
             pa.array([links[p] + offset for p in existing["record_pk"].to_pylist()], pa.int64()),
         )
         new = records.filter(pc.invert(linked_mask))
-        result = resolve_incremental(new, existing, model=model, constraints=constraints)
+        cached = _read_feature_cache(settings, hashes)
+        result = resolve_incremental(
+            new, existing, model=model, constraints=constraints, existing_features=cached
+        )
+        _write_feature_cache(settings, hashes, cached, result.features)
         assignments = result.assignments
         clusters = {p: links[p] + offset for p in links}
         clusters.update(
@@ -219,6 +291,7 @@ def resolve_store(
         mode, stats = "incremental", result.stats
     else:
         result = resolve(records, constraints=constraints, engine=_engine(engine))
+        _write_feature_cache(settings, hashes, None, result.features)
         assignments, model = result.assignments, result.model
         clusters = dict(
             zip(

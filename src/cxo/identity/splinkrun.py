@@ -74,11 +74,18 @@ class SplinkRun:
     """Splink on the table ``table`` of ``con`` (columns: record_pk + model + blocking)."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, table: str, *, engine: str, spark: Any = None
+        self,
+        con: duckdb.DuckDBPyConnection,
+        table: str,
+        *,
+        engine: str,
+        spark: Any = None,
+        link_only: bool = False,
     ) -> None:
         self.con = con
         self.table = table
         self.engine = engine
+        self.link_only = link_only
         self.model: dict[str, Any] = {}
         self._linker: Any = None
         self._tables: dict[str, Any] = {}
@@ -119,7 +126,7 @@ class SplinkRun:
         return sdf
 
     def _settings(self, threshold: float) -> dict[str, Any]:
-        return mdl.base_settings(threshold, dialect=self.engine)
+        return mdl.base_settings(threshold, dialect=self.engine, link_only=self.link_only)
 
     def _linker_for(self, settings: dict[str, Any]) -> Any:
         from splink import Linker
@@ -137,16 +144,19 @@ class SplinkRun:
         deterministic_pairs: int,
         exact_pairs: int,
         threshold: float,
+        total_pairs: int | None = None,
     ) -> dict[str, Any]:
         """Train a new model on the table; returns what was done."""
         settings = self._settings(threshold)
         settings["probability_two_random_records_match"] = mdl.prior(
-            records, deterministic_pairs, exact_pairs
+            records, deterministic_pairs, exact_pairs, total_pairs
         )
         linker = self._linker_for(settings)
-        done = mdl.train(linker, records=records, pairs_by_rule=pairs_by_rule)
+        done = mdl.train(
+            linker, records=records, pairs_by_rule=pairs_by_rule, link_only=self.link_only
+        )
         trained = mdl.smoothed(linker.misc.save_model_to_json(), done["u_pairs"])
-        canonical = mdl.base_settings(threshold, dialect="duckdb")
+        canonical = mdl.base_settings(threshold, dialect="duckdb", link_only=self.link_only)
         self.model = mdl.rounded(with_parameters(canonical, trained))
         self.model["cxo"] = canonical["cxo"]
         self._linker = self._linker_for(with_parameters(settings, self.model))
@@ -156,6 +166,7 @@ class SplinkRun:
         """Use a trained model (from an earlier run) as it is."""
         entry = mdl.cxo_entry(model)
         threshold = float(entry["threshold_match_probability"])
+        self.link_only = bool(entry.get("link_only", False))
         self.model = copy.deepcopy(model)
         self._linker = self._linker_for(with_parameters(self._settings(threshold), model))
         return {"lambda": model.get("probability_two_random_records_match"), "reused": True}
