@@ -75,9 +75,7 @@ def upgrade() -> None:
         "survey_triggers",
         _id("survey_triggers"),
         sa.Column("survey_code", sa.String(length=50), nullable=False),
-        sa.Column(
-            "source", sa.String(length=20), nullable=False, comment="interaction | case"
-        ),
+        sa.Column("source", sa.String(length=20), nullable=False, comment="interaction | case"),
         sa.Column(
             "channel", sa.String(length=20), nullable=True, comment="Interaction channel, or any"
         ),
