@@ -37,7 +37,7 @@ from cxo.errors import Conflict, CxoError
 from cxo.surveys.codebook import Variable, codebook
 from cxo.surveys.definition import CompiledSurvey
 from cxo.surveys.models import answers, responses, surveys
-from cxo.surveys.quality import excluded, flag_names
+from cxo.surveys.quality import excluded, flag_names, parse_flags
 from cxo.web.export import csv_cell
 
 FORMATS: Final = {".csv": "csv", ".xlsx": "xlsx", ".sav": "sav"}
@@ -129,15 +129,6 @@ def _utc(value: Any) -> dt.datetime | None:
     return value.astimezone(dt.UTC)
 
 
-def _flags(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return value
-
-
 def iter_rows(
     conn: Connection,
     survey_ids: dict[int, int],
@@ -184,7 +175,7 @@ def iter_rows(
             if state != "completed" and not selection.include_partial:
                 summary.skipped_partial += 1
                 continue
-            flags = _flags(row.quality_flags)
+            flags = parse_flags(row.quality_flags)
             if not selection.include_flagged and excluded(flags, row.include_override):
                 summary.skipped_flagged += 1
                 continue

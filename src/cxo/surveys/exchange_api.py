@@ -45,6 +45,14 @@ FlaggedQuery = Annotated[
 PartialQuery = Annotated[bool, Query(description="Include responses not completed")]
 
 
+def _selection(
+    settings: Settings, include_flagged: bool | None, include_partial: bool
+) -> Selection:
+    """What to export; without an explicit choice, CXO_VOC_INCLUDE_FLAGGED decides on flags."""
+    flagged = settings.voc_include_flagged if include_flagged is None else include_flagged
+    return Selection(include_flagged=flagged, include_partial=include_partial)
+
+
 def _csv(
     settings: Settings, code: str, version: int | None, locale: str, selection: Selection
 ) -> Iterator[bytes]:
@@ -70,12 +78,7 @@ def responses_csv(
     """The responses as CSV (UTF-8 with BOM), one row per response; 404 for an unknown survey,
     409 for one without a definition."""
     prepare(conn, code, version=version, locale=locale)  # fail before the stream starts
-    selection = Selection(
-        include_flagged=settings.voc_include_flagged
-        if include_flagged is None
-        else include_flagged,
-        include_partial=include_partial,
-    )
+    selection = _selection(settings, include_flagged, include_partial)
     return StreamingResponse(
         _csv(settings, code, version, locale, selection),
         media_type=MEDIA_TYPES["csv"],
@@ -119,12 +122,7 @@ def responses_xlsx(
     include_partial: PartialQuery = False,
 ) -> FileResponse:
     """The responses as an Excel workbook: sheet ``responses`` and sheet ``codebook``."""
-    selection = Selection(
-        include_flagged=settings.voc_include_flagged
-        if include_flagged is None
-        else include_flagged,
-        include_partial=include_partial,
-    )
+    selection = _selection(settings, include_flagged, include_partial)
     return _file(conn, code, "xlsx", version, locale, selection)
 
 
@@ -140,12 +138,7 @@ def responses_sav(
     include_partial: PartialQuery = False,
 ) -> FileResponse:
     """The responses as an SPSS data file with variable and value labels and measure levels."""
-    selection = Selection(
-        include_flagged=settings.voc_include_flagged
-        if include_flagged is None
-        else include_flagged,
-        include_partial=include_partial,
-    )
+    selection = _selection(settings, include_flagged, include_partial)
     return _file(conn, code, "sav", version, locale, selection)
 
 

@@ -46,6 +46,7 @@ Flags and their thresholds (all in :class:`Thresholds`):
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -75,6 +76,16 @@ DEFAULT: Final = Thresholds()
 
 
 # -- reading flags ------------------------------------------------------------------------------
+
+
+def parse_flags(value: Any) -> Any:
+    """Stored flags as Python data: the JSON column may come back as text on some drivers."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
 
 
 def flag_names(flags: Any) -> list[str]:

@@ -40,6 +40,7 @@ from cxo.surveys.quality import (
     flag_names,
     layout,
     median,
+    parse_flags,
     response_flags,
 )
 
@@ -73,15 +74,6 @@ def _seconds(started: Any, completed: Any) -> float | None:
     if (started.tzinfo is None) != (completed.tzinfo is None):
         started, completed = started.replace(tzinfo=None), completed.replace(tzinfo=None)
     return (completed - started).total_seconds()
-
-
-def _stored(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return value
 
 
 def _iter_responses(
@@ -200,7 +192,7 @@ def flag_responses(
             survey_median=usable_median,
             t=thresholds,
         )
-        stored[rid] = _stored(row.quality_flags)
+        stored[rid] = parse_flags(row.quality_flags)
         override[rid] = row.include_override
         started = row.started_at
         if isinstance(started, dt.datetime) and started.tzinfo is None:
@@ -291,7 +283,7 @@ def flag_counts(conn: Connection, *, survey_code: str) -> QualityCounts:
     ).all()
     for flags_value, override in rows:
         counts.responses += 1
-        flags = _stored(flags_value)
+        flags = parse_flags(flags_value)
         if flags is None:
             continue
         counts.checked += 1

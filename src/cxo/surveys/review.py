@@ -8,7 +8,6 @@ decision is audited.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -18,7 +17,7 @@ from cxo.errors import NotFound
 from cxo.governance import audit
 from cxo.store.metadata import utcnow
 from cxo.surveys.models import responses, surveys
-from cxo.surveys.quality import excluded, flag_names
+from cxo.surveys.quality import excluded, flag_names, parse_flags
 from cxo.vocabulary import N_
 
 MAX_PER_PAGE = 200
@@ -60,17 +59,6 @@ class ResponsePage(BaseModel):
     per_page: int
 
 
-def _flags(value: Any) -> Any:
-    if isinstance(value, str):
-        import json
-
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return value
-
-
 def list_responses(
     conn: Connection,
     code: str,
@@ -104,7 +92,7 @@ def list_responses(
     )
     items = []
     for r in rows:
-        flags = _flags(r.quality_flags)
+        flags = parse_flags(r.quality_flags)
         seconds = (
             (r.completed_at - r.started_at).total_seconds()
             if r.completed_at is not None and r.started_at is not None
