@@ -46,6 +46,7 @@ pages:
       - use: ces
       - use: comment
 """
+FAILURES: dict[str, int] = {}
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -97,6 +98,7 @@ async def respondent(
     gets.append(time.perf_counter() - t0)
     match = CSRF.search(page.text)
     if page.status_code != 200 or match is None:
+        FAILURES[f"GET {page.status_code}"] = FAILURES.get(f"GET {page.status_code}", 0) + 1
         return False
     cookies = {k: v for k, v in page.cookies.items()}
     data = {
@@ -111,6 +113,8 @@ async def respondent(
     t0 = time.perf_counter()
     r = await client.post(path, data=data, cookies=cookies)
     posts.append(time.perf_counter() - t0)
+    if r.status_code != 303:
+        FAILURES[f"POST {r.status_code}"] = FAILURES.get(f"POST {r.status_code}", 0) + 1
     return r.status_code == 303
 
 
@@ -186,6 +190,8 @@ def main() -> None:
             f"{done:,} completed of {len(tokens) - 50:,} in {elapsed:.1f} s: "
             f"{done / elapsed:,.0f} completed submissions/s (concurrency {args.concurrency})"
         )
+        if FAILURES:
+            print(f"not completed: {FAILURES}")
         print(f"POST (submit) p50 / p95 / p99 ms: {_q(posts)}")
         print(f"GET (open link) p50 / p95 / p99 ms: {_q(gets)}")
         status = Path(f"/proc/{server.pid}/status").read_text()
