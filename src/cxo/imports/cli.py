@@ -25,9 +25,7 @@ from cxo.cli_support import _, console, err_console
 from cxo.errors import CxoError
 from cxo.imports.errors import ImportFileError
 from cxo.imports.fields import REASONS
-from cxo.imports.mapping import Mapping, load_mapping
 from cxo.imports.schemas import ImportSummary
-from cxo.imports.service import get_import, iter_quarantine, list_imports, run_import
 from cxo.settings import get_settings
 from cxo.store.engine import connect
 
@@ -113,6 +111,9 @@ def _import(
     bar = _Bar(file.name)
     try:
         with _localized():
+            from cxo.imports.mapping import Mapping, load_mapping
+            from cxo.imports.service import run_import
+
             mapping: Mapping | None = load_mapping(mapping_path) if mapping_path else None
             summary = run_import(
                 settings,
@@ -231,6 +232,8 @@ def list_command(
 ) -> None:
     """List recent imports, newest first, with their counts."""
     with connect(get_settings()) as conn:
+        from cxo.imports.service import list_imports
+
         items = list_imports(conn, limit=limit)
     table = Table(
         _("ID"),
@@ -280,6 +283,8 @@ def quarantine_command(
             _("%(path)s is a folder.", path=str(out)), hint=_("Give a file name for --out.")
         )
     with connect(settings) as conn:
+        from cxo.imports.service import get_import, iter_quarantine
+
         get_import(conn, import_id=import_id)
         rows = iter_quarantine(conn, import_id=import_id)
         if out is None:

@@ -3,3 +3,5 @@
 ``cxo synth`` writes Parquet (and optionally CSV) in chunks with bounded memory; ``truth/`` holds the
 ground truth and ``truth.json`` every parameter used. See ``docs/demo-world.md``.
 """
+
+MAX_CUSTOMERS = 10_000_000

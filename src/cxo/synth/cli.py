@@ -12,7 +12,7 @@ from rich.table import Table
 
 from cxo.cli_support import _, console
 from cxo.errors import CxoError
-from cxo.synth.world import MAX_CUSTOMERS, SynthConfig, prepare_output, synthesize
+from cxo.synth import MAX_CUSTOMERS
 
 
 def synth(
@@ -31,6 +31,10 @@ def synth(
     ] = None,
 ) -> None:
     """Generate the demo world (a retail bank) with its ground truth, as Parquet files."""
+    # Imported here: the generator pulls in numpy and pandas, which every other command (and
+    # every process the generator spawns) would otherwise pay for at start-up.
+    from cxo.synth.world import SynthConfig, prepare_output, synthesize
+
     try:
         config = SynthConfig(customers=customers, seed=seed)
     except ValidationError as exc:

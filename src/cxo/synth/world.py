@@ -20,7 +20,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from cxo.errors import CxoError
-from cxo.synth import behaviour, bgnbd, identity, people, systems, voice
+from cxo.synth import MAX_CUSTOMERS, behaviour, bgnbd, identity, people, systems, voice
 from cxo.synth.behaviour import BehaviourParams
 from cxo.synth.context import ChunkContext
 from cxo.synth.identity import IdentityParams
@@ -28,8 +28,6 @@ from cxo.synth.people import PeopleParams
 from cxo.synth.systems import SystemsParams
 from cxo.synth.voice import VoiceParams
 from cxo.synth.writer import write_parts
-
-MAX_CUSTOMERS = 10_000_000
 
 
 class SynthConfig(BaseModel):
