@@ -237,7 +237,6 @@ def test_public_link_resume_honeypot_and_rate_limit(
     assert back.status_code == 303 and back.headers["location"] == resume_path
     assert 'value="6" checked' in client.get(resume_path).text
     # Rate limit on anonymous starts
-    client.app.state.settings = web_store  # type: ignore[attr-defined]
     statuses = []
     for _ in range(25):
         statuses.append(

@@ -115,49 +115,8 @@ class ImportJob:
             fields=self.plan.describe(),
             unmapped_columns=[*self.plan.unmapped, *self.src.extra_columns],
         )
-        if summary.read != summary.accepted + summary.quarantined + summary.duplicates:
-            raise RuntimeError(f"import {self.import_id} does not reconcile: {summary.counts()}")
-        summary.previous_import_id = conn.execute(
-            sa.select(sa.func.max(imports.c.id)).where(
-                imports.c.file_sha256 == summary.file_sha256,
-                imports.c.kind == self.kind,
-                imports.c.source_system == self.source,
-                imports.c.state == "done",
-                imports.c.id != self.import_id,
-            )
-        ).scalar()
-        finished = utcnow()
         summary.seconds = round(time.monotonic() - started, 3)
-        conn.execute(
-            imports.update()
-            .where(imports.c.id == self.import_id)
-            .values(
-                state="done",
-                file_sha256=summary.file_sha256,
-                rows_read=summary.read,
-                rows_accepted=summary.accepted,
-                rows_updated=summary.updated,
-                rows_quarantined=summary.quarantined,
-                rows_duplicate=summary.duplicates,
-                finished_at=finished,
-                updated_at=finished,
-            )
-        )
-        audit.record(
-            conn,
-            actor=actor,
-            action="import.run",
-            object_type="import",
-            object_id=self.import_id,
-            after={
-                "state": "done",
-                "kind": self.kind,
-                "source": self.source,
-                "file_name": file_name,
-                "file_sha256": summary.file_sha256,
-                **summary.counts(),
-            },
-        )
+        finish_import(conn, summary, actor=actor, file_name=file_name)
         return summary
 
     def _quarantine_conflicts(
@@ -309,3 +268,59 @@ def stage_rows(
         value = values.get(f.name)
         columns.append(pa.nulls(n, f.type) if value is None else value.cast(f.type))
     return pa.table(columns, schema=schema)
+
+
+def finish_import(
+    conn: Connection,
+    summary: ImportSummary,
+    *,
+    actor: str,
+    file_name: str,
+    audit_extra: dict[str, Any] | None = None,
+) -> ImportSummary:
+    """Check that ``summary`` reconciles, note an earlier import of the same file, mark the import
+    done and audit it — the last step of every import, in the caller's transaction."""
+    if summary.read != summary.accepted + summary.quarantined + summary.duplicates:
+        raise RuntimeError(f"import {summary.import_id} does not reconcile: {summary.counts()}")
+    summary.previous_import_id = conn.execute(
+        sa.select(sa.func.max(imports.c.id)).where(
+            imports.c.file_sha256 == summary.file_sha256,
+            imports.c.kind == summary.kind,
+            imports.c.source_system == summary.source,
+            imports.c.state == "done",
+            imports.c.id != summary.import_id,
+        )
+    ).scalar()
+    finished = utcnow()
+    conn.execute(
+        imports.update()
+        .where(imports.c.id == summary.import_id)
+        .values(
+            state="done",
+            file_sha256=summary.file_sha256,
+            rows_read=summary.read,
+            rows_accepted=summary.accepted,
+            rows_updated=summary.updated,
+            rows_quarantined=summary.quarantined,
+            rows_duplicate=summary.duplicates,
+            finished_at=finished,
+            updated_at=finished,
+        )
+    )
+    audit.record(
+        conn,
+        actor=actor,
+        action="import.run",
+        object_type="import",
+        object_id=summary.import_id,
+        after={
+            "state": "done",
+            "kind": summary.kind,
+            "source": summary.source,
+            **(audit_extra or {}),
+            "file_name": file_name,
+            "file_sha256": summary.file_sha256,
+            **summary.counts(),
+        },
+    )
+    return summary

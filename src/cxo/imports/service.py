@@ -160,14 +160,14 @@ def run_import(
         )
     except BaseException as exc:
         if import_id is not None:
-            _mark_failed(settings, import_id, exc, actor)
+            mark_failed(settings, import_id, exc, actor)
         raise
     with src:
         try:
             checked_plan = plan(mapping, kind, src.columns)
         except BaseException as exc:
             if import_id is not None:
-                _mark_failed(settings, import_id, exc, actor)
+                mark_failed(settings, import_id, exc, actor)
             raise
         import_id = _begin(
             settings,
@@ -184,7 +184,7 @@ def run_import(
             with connect(settings, write=True) as conn:
                 summary = job.run(conn, file_name=file_name, actor=actor, started=started)
         except BaseException as exc:
-            _mark_failed(settings, import_id, exc, actor)
+            mark_failed(settings, import_id, exc, actor)
             raise
     return summary
 
@@ -239,7 +239,7 @@ def _begin(
     return import_id
 
 
-def _mark_failed(settings: Settings, import_id: int, exc: BaseException, actor: str) -> None:
+def mark_failed(settings: Settings, import_id: int, exc: BaseException, actor: str) -> None:
     """Record why an import failed (and audit it), without hiding the original error."""
     message = (exc.message if isinstance(exc, CxoError) else f"{type(exc).__name__}: {exc}")[:2000]
     now = utcnow()

@@ -247,7 +247,7 @@ def create_wave(
     if body.send:
         conn.commit()
         _mail_jobs(request).kick()
-    return {k: v for k, v in wave.__dict__.items() if k != "reasons"}
+    return dict(wave.__dict__)
 
 
 @router.post("/surveys/{code}/triggers", status_code=201)

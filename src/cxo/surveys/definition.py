@@ -55,7 +55,6 @@ QUESTION_TYPES = (
 SCALE_NAMES = (N_("importance"), N_("performance"), N_("expectation"), N_("single"))
 SURVEY_STATES = (N_("draft"), N_("live"), N_("closed"))
 RESERVED_CODES = frozenset({"new", "check"})
-OPERATORS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "answered", "not_answered")
 
 
 class Strict(BaseModel):

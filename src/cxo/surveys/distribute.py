@@ -20,7 +20,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pyarrow as pa
@@ -39,7 +39,6 @@ from cxo.surveys.models import invitations, survey_triggers, survey_waves, surve
 from cxo.surveys.respond import token_hash
 
 MAX_LIST = 1_000_000
-CHANNELS = ("email", "link", "trigger")
 
 
 def invitation_token(secret: bytes, invitation_id: int) -> str:
@@ -74,7 +73,6 @@ class WaveSummary:
     capped: int = 0
     no_email: int = 0
     unknown: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
 
 
 def _live_survey_id(conn: Connection, code: str) -> int:

@@ -36,14 +36,13 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cxo.errors import CxoError
-from cxo.governance import audit
 from cxo.imports.errors import ImportFileError
 from cxo.imports.models import import_quarantine, imports
 from cxo.imports.parsing import parse_timestamps
+from cxo.imports.pipeline import finish_import
 from cxo.imports.readers import raw_json
 from cxo.imports.schemas import ImportSummary
-from cxo.imports.service import check_source
+from cxo.imports.service import check_source, mark_failed
 from cxo.imports.writers import Stage, merge, stage_schema
 from cxo.settings import Settings
 from cxo.store.bulk import append_rows
@@ -352,7 +351,7 @@ def import_wide(
                     file_name=file_name,
                 )
         except BaseException as exc:
-            _failed(settings, import_id, exc, actor)
+            mark_failed(settings, import_id, exc, actor)
             raise
     summary.seconds = round(time.monotonic() - started, 3)
     return summary
@@ -439,48 +438,12 @@ def _run(
         fields=plan.describe(reader.columns),
         unmapped_columns=plan.unmapped,
     )
-    if summary.read != summary.accepted + summary.quarantined + summary.duplicates:
-        raise RuntimeError(f"import {import_id} does not reconcile: {summary.counts()}")
-    summary.previous_import_id = conn.execute(
-        sa.select(sa.func.max(imports.c.id)).where(
-            imports.c.file_sha256 == summary.file_sha256,
-            imports.c.kind == "responses",
-            imports.c.source_system == source,
-            imports.c.state == "done",
-            imports.c.id != import_id,
-        )
-    ).scalar()
-    finished = utcnow()
-    conn.execute(
-        imports.update()
-        .where(imports.c.id == import_id)
-        .values(
-            state="done",
-            file_sha256=summary.file_sha256,
-            rows_read=summary.read,
-            rows_accepted=summary.accepted,
-            rows_quarantined=summary.quarantined,
-            rows_duplicate=summary.duplicates,
-            finished_at=finished,
-            updated_at=finished,
-        )
-    )
-    audit.record(
+    finish_import(
         conn,
+        summary,
         actor=actor,
-        action="import.run",
-        object_type="import",
-        object_id=import_id,
-        after={
-            "state": "done",
-            "kind": "responses",
-            "format": "wide",
-            "survey": code,
-            "source": source,
-            "file_name": file_name,
-            "file_sha256": summary.file_sha256,
-            **summary.counts(),
-        },
+        file_name=file_name,
+        audit_extra={"format": "wide", "survey": code},
     )
     return summary
 
@@ -506,25 +469,3 @@ def _mark_new(conn: Connection, stage: Stage, source: str, in_progress: set[str]
         )
         .values(channel="import")
     )
-
-
-def _failed(settings: Settings, import_id: int, exc: BaseException, actor: str) -> None:
-    message = (exc.message if isinstance(exc, CxoError) else f"{type(exc).__name__}: {exc}")[:2000]
-    now = utcnow()
-    try:
-        with connect(settings, write=True) as conn:
-            conn.execute(
-                imports.update()
-                .where(imports.c.id == import_id)
-                .values(state="failed", message=message, finished_at=now, updated_at=now)
-            )
-            audit.record(
-                conn,
-                actor=actor,
-                action="import.run",
-                object_type="import",
-                object_id=import_id,
-                after={"state": "failed", "message": message},
-            )
-    except Exception:  # noqa: S110 - the original error matters more than this bookkeeping
-        pass

@@ -30,23 +30,18 @@ from cxo.web.routing import page_router
 
 router = page_router()
 RESUME_COOKIE = "cxo_resume"
-# Anonymous starts per client address: a bot fills the honeypot or hits this limit.
-_starts = FailureLimiter(limit=20, window=600.0)
 
 
-def _limiter(request: Request) -> FailureLimiter:
-    limit = get_settings(request).survey_start_limit
-    if _starts.limit != limit:
-        _starts.limit = limit
-    return _starts
+def _keyed(request: Request, message: str) -> str:
+    """HMAC-SHA-256 of ``message`` under the app's secret key (hex)."""
+    key = request.app.state.secret_key
+    secret = key.encode("utf-8") if isinstance(key, str) else bytes(key)
+    return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
 
 
 def _client_hash(request: Request) -> str:
     host = request.client.host if request.client else "?"
-    agent = request.headers.get("user-agent", "")[:300]
-    key = request.app.state.secret_key
-    secret = key.encode("utf-8") if isinstance(key, str) else bytes(key)
-    return hmac.new(secret, f"{host}|{agent}".encode(), hashlib.sha256).hexdigest()
+    return _keyed(request, f"{host}|{request.headers.get('user-agent', '')[:300]}")
 
 
 def _stamp(request: Request) -> str:
@@ -56,9 +51,7 @@ def _stamp(request: Request) -> str:
 
 
 def _sign(request: Request, value: str) -> str:
-    key = request.app.state.secret_key
-    secret = key.encode("utf-8") if isinstance(key, str) else bytes(key)
-    return hmac.new(secret, f"shown:{value}".encode(), hashlib.sha256).hexdigest()[:16]
+    return _keyed(request, f"shown:{value}")[:16]
 
 
 def _shown_at(request: Request, stamp: str | None) -> dt.datetime | None:
@@ -337,7 +330,8 @@ async def link_start(request: Request, key: str) -> Response:
     if form.get("website", [""])[0].strip():
         return RedirectResponse(f"/s/l/{key}", status_code=303)
     client = request.client.host if request.client else "?"
-    limiter = _limiter(request)
+    # Anonymous starts per client address: a bot fills the honeypot or hits this limit.
+    limiter: FailureLimiter = request.app.state.survey_start_limiter
     if limiter.blocked(client):
         locale = resolve_locale(request)
         return _message(

@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cxo.errors import Conflict, CxoError, NotFound
+from cxo.errors import CxoError, NotFound
 from cxo.store.metadata import utcnow
 from cxo.surveys import flow, quality
 from cxo.surveys.definition import CompiledSurvey
@@ -99,13 +99,14 @@ def _load_answers(conn: Connection, response_id: int) -> dict[flow.AnswerKey, fl
     return out
 
 
-_COMPILED: dict[int, CompiledSurvey] = {}
+_COMPILED: dict[tuple[str, int], CompiledSurvey] = {}
 
 
 def compiled_survey(conn: Connection, survey_id: int) -> CompiledSurvey:
     """A survey version's compiled definition, cached once the version has left draft (a
     published definition never changes)."""
-    cached = _COMPILED.get(survey_id)
+    key = (str(conn.engine.url), survey_id)  # one process may serve several stores (tests)
+    cached = _COMPILED.get(key)
     if cached is not None:
         return cached
     row = conn.execute(
@@ -115,7 +116,7 @@ def compiled_survey(conn: Connection, survey_id: int) -> CompiledSurvey:
     if row.state != "draft":
         if len(_COMPILED) > 1000:
             _COMPILED.clear()
-        _COMPILED[survey_id] = survey
+        _COMPILED[key] = survey
     return survey
 
 
@@ -473,9 +474,3 @@ def set_locale(conn: Connection, s: Session, locale: str) -> Session:
         )
         return _session(conn, s.response_id)
     return s
-
-
-def require_open(s: Session) -> None:
-    """Refuse to take answers for a response whose survey version no longer takes any."""
-    if s.done:
-        raise Conflict(N_("You have already answered this survey. Thank you!"))

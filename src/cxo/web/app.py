@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.secret_key = settings.get_secret_key()
     app.state.login_limiter = FailureLimiter()
+    app.state.survey_start_limiter = FailureLimiter(limit=settings.survey_start_limit, window=600.0)
     app.state.import_jobs = ImportJobs(settings)
     app.state.mail_jobs = MailJobs(settings)
 
