@@ -153,7 +153,7 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"duckdb:///{(self.home / 'cxo.duckdb').resolve()}"
+        return _duckdb_url(self.home, os.getcwd() if not self.home.is_absolute() else "")
 
     @property
     def is_duckdb(self) -> bool:
@@ -228,3 +228,10 @@ def load_settings(**overrides: Any) -> Settings:
 @functools.cache
 def get_settings() -> Settings:
     return load_settings()
+
+
+@functools.lru_cache(maxsize=64)
+def _duckdb_url(home: Path, cwd: str) -> str:
+    """The store file's URL (``cwd`` only keys the cache for a relative home). Cached: resolving
+    the path costs a ``lstat`` per component, and every connection asks for it."""
+    return f"duckdb:///{(home / 'cxo.duckdb').resolve()}"

@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from cxo.errors import CxoError
 from cxo.governance.ratelimit import FailureLimiter
@@ -23,13 +24,15 @@ from cxo.i18n import LANGUAGE_NAMES, normalise_locale, translator
 from cxo.store.engine import connect
 from cxo.surveys import flow, respond
 from cxo.surveys.definition import Question, Text
+from cxo.surveys.intake import Intake
 from cxo.vocabulary import N_
 from cxo.web.deps import get_settings
-from cxo.web.render import render, resolve_locale
+from cxo.web.render import env, render, resolve_locale
 from cxo.web.routing import page_router
 
 router = page_router()
 RESUME_COOKIE = "cxo_resume"
+_FRAGMENTS: dict[tuple[object, ...], Markup] = {}
 
 
 def _keyed(request: Request, message: str) -> str:
@@ -149,6 +152,11 @@ def _error(request: Request, exc: CxoError) -> HTMLResponse:
     )
 
 
+def _questions_html(context: dict[str, Any]) -> Markup:
+    # The output of an autoescaping template: every value in it was escaped.
+    return Markup(env.get_template("respond/questions.html").render(context))  # noqa: S704
+
+
 def _show(
     request: Request,
     s: respond.Session,
@@ -189,16 +197,35 @@ def _show(
         for row in sq.rows:
             labels[f"{sq.code}.{row.code}"] = row.text.get(locale)
     summary = {k: f"{labels.get(k, k)} — {v}" for k, v in shown_errors.items()}
+    fragment = {**ctx, "questions": shown, "errors": shown_errors, "value": value}
+    answered = any(k in values for k in flow.page_keys(survey, s.page))
+    if shown_errors or answered:
+        questions_html = _questions_html(fragment)
+    else:
+        # Unanswered and without errors, the questions depend only on the survey version, page,
+        # language and this respondent's order: rendered once, served many times.
+        key = (
+            get_settings(request).effective_database_url,
+            s.survey_id,
+            s.page,
+            locale,
+            tuple((sq.code, tuple(r.code for r in sq.rows)) for sq in shown),
+        )
+        cached = _FRAGMENTS.get(key)
+        if cached is None:
+            if len(_FRAGMENTS) >= 2000:
+                _FRAGMENTS.clear()
+            cached = _FRAGMENTS[key] = _questions_html(fragment)
+        questions_html = cached
     return render(
         request,
         "respond/page.html",
         {
             **ctx,
             "action": path,
-            "questions": shown,
+            "questions_html": questions_html,
             "errors": shown_errors,
             "error_summary": summary,
-            "value": value,
             "page_index": s.page,
             "first_page": first,
             "page_number": number,
@@ -222,12 +249,18 @@ async def _form(request: Request) -> dict[str, list[str]]:
     return out
 
 
-async def _submit(request: Request, opener: Any, path: str, resume_url: str | None) -> Response:
+def _intake(request: Request) -> Intake:
+    intake: Intake = request.app.state.survey_intake
+    return intake
+
+
+async def _submit(
+    request: Request, where: respond.Where, path: str, resume_url: str | None
+) -> Response:
     form = await _form(request)
     if form.get("website", [""])[0].strip():
         # A bot filled the honeypot: pretend all is well, store nothing.
         return RedirectResponse(path, status_code=303)
-    settings = get_settings(request)
     try:
         page = int(form.get("page", ["-1"])[0])
     except ValueError:
@@ -235,27 +268,31 @@ async def _submit(request: Request, opener: Any, path: str, resume_url: str | No
     action = form.get("action", ["next"])[0]
     if action not in ("next", "back", "save"):
         action = "next"
-    with connect(settings, write=True) as conn:
-        try:
-            s = opener(conn)
-            lang = normalise_locale(form.get("lang", [""])[0] or request.query_params.get("lang"))
-            if lang:
-                s = respond.set_locale(conn, s, lang)
-            result = respond.save_page(
-                conn,
-                s,
-                page=page,
-                form=form,
-                action=action,
-                shown_at=_shown_at(request, form.get("t", [""])[0]),
-            )
-        except CxoError as exc:
-            return _error(request, exc)
-        if result.errors:
-            return _show(request, result.session, path, errors=result.errors, resume_url=resume_url)
+    job = respond.Submit(
+        where,
+        page,
+        form,
+        action,
+        lang=normalise_locale(form.get("lang", [""])[0] or request.query_params.get("lang")),
+        shown_at=_shown_at(request, form.get("t", [""])[0]),
+    )
+    result = await _intake(request).run(job)
+    if isinstance(result, CxoError):
+        return _error(request, result)
+    assert isinstance(result, respond.SaveResult)
+    if result.errors:
+        return _show(request, result.session, path, errors=result.errors, resume_url=resume_url)
     if action == "save":
         return _show(request, result.session, path, resume_url=resume_url or _abs(request, path))
     return RedirectResponse(path, status_code=303)
+
+
+async def _page(request: Request, job: respond.Open, path: str, resume_url: str | None) -> Response:
+    s = await _intake(request).run(job)
+    if isinstance(s, CxoError):
+        return _error(request, s)
+    assert isinstance(s, respond.Session)
+    return _show(request, s, path, resume_url=resume_url)
 
 
 def _abs(request: Request, path: str) -> str:
@@ -266,23 +303,14 @@ def _abs(request: Request, path: str) -> str:
 
 
 @router.get("/s/{token}", response_class=HTMLResponse)
-def invitation_page(request: Request, token: str) -> Response:
-    path = f"/s/{token}"
-    with connect(get_settings(request), write=True) as conn:
-        try:
-            s = respond.open_invitation(
-                conn, token, locale=normalise_locale(request.query_params.get("lang"))
-            )
-        except CxoError as exc:
-            return _error(request, exc)
-    return _show(request, s, path)
+async def invitation_page(request: Request, token: str) -> Response:
+    lang = normalise_locale(request.query_params.get("lang"))
+    return await _page(request, respond.Open(("token", token), lang), f"/s/{token}", None)
 
 
 @router.post("/s/{token}", response_class=HTMLResponse)
 async def invitation_submit(request: Request, token: str) -> Response:
-    return await _submit(
-        request, lambda conn: respond.open_invitation(conn, token), f"/s/{token}", None
-    )
+    return await _submit(request, ("token", token), f"/s/{token}", None)
 
 
 # --- public links -----------------------------------------------------------------------------
@@ -367,19 +395,12 @@ async def link_start(request: Request, key: str) -> Response:
 
 
 @router.get("/s/r/{token}", response_class=HTMLResponse)
-def resume_page(request: Request, token: str) -> Response:
-    with connect(get_settings(request)) as conn:
-        try:
-            s = respond.open_resume(conn, token)
-        except CxoError as exc:
-            return _error(request, exc)
+async def resume_page(request: Request, token: str) -> Response:
     path = f"/s/r/{token}"
-    return _show(request, s, path, resume_url=_abs(request, path))
+    return await _page(request, respond.Open(("resume", token)), path, _abs(request, path))
 
 
 @router.post("/s/r/{token}", response_class=HTMLResponse)
 async def resume_submit(request: Request, token: str) -> Response:
     path = f"/s/r/{token}"
-    return await _submit(
-        request, lambda conn: respond.open_resume(conn, token), path, _abs(request, path)
-    )
+    return await _submit(request, ("resume", token), path, _abs(request, path))

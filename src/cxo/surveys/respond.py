@@ -17,14 +17,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import secrets
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from cxo.errors import CxoError, NotFound
+from cxo.store.bulk import append_rows, next_ids, staged
 from cxo.store.metadata import utcnow
 from cxo.surveys import flow, quality
 from cxo.surveys.definition import CompiledSurvey
@@ -218,79 +222,16 @@ def open_invitation(
     link in an e-mail never count as started). Until then the session has ``response_id`` 0 and a
     seed derived from the invitation, so the order shown is the order that will be stored.
     """
-    now = now or utcnow()
-    if not _valid_token(token):
-        raise NotFound(
-            N_("This survey link is not valid."), hint=N_("Check the link in your message.")
-        )
-    inv = conn.execute(
-        sa.select(
-            invitations.c.id,
-            invitations.c.expires_at,
-            invitations.c.opened_at,
-            invitations.c.channel,
-            invitations.c.locale,
-            invitations.c.customer_id,
-            surveys.c.code,
-            responses.c.id.label("existing"),
-        )
-        .join(surveys, surveys.c.id == invitations.c.survey_id)
-        .outerjoin(responses, responses.c.invitation_id == invitations.c.id)
-        .where(invitations.c.token_hash == token_hash(token))
-        .order_by(responses.c.id)
-        .limit(1)
-    ).first()
-    if inv is None:
-        raise NotFound(
-            N_("This survey link is not valid."), hint=N_("Check the link in your message.")
-        )
-    existing = inv.existing
-    if existing is not None:
-        return _session(conn, int(existing))
-    expires = _aware(inv.expires_at)
-    if expires is not None and expires <= now:
-        raise LinkGone(N_("This survey link has expired."), hint=N_("Thank you for your interest."))
-    survey_id, version, survey = _live(conn, inv.code)
-    if inv.opened_at is None:
-        conn.execute(invitations.update().where(invitations.c.id == inv.id).values(opened_at=now))
-    seed = int(token_hash(f"seed:{inv.id}")[:8], 16) & 0x7FFFFFFF
-    chosen = locale or inv.locale
-    return Session(
-        response_id=0,
-        survey_id=survey_id,
-        survey_code=inv.code,
-        survey_version=version,
-        survey=survey,
-        state="new",
-        page=flow.first_page(survey, seed=seed, answers={}) or 0,
-        seed=seed,
-        locale=chosen if chosen in survey.locales else survey.locales[0],
-        answers={},
-        started_at=_aware(inv.opened_at) or now,
-        invitation_id=int(inv.id),
-        customer_id=inv.customer_id,
-        channel=inv.channel,
-    )
+    out = _one(conn, Open(("token", token), locale), now)
+    assert isinstance(out, Session)
+    return out
 
 
-def _start(conn: Connection, s: Session, now: dt.datetime, shown_at: dt.datetime | None) -> Session:
-    """Store the response of an invitation at its first submitted page."""
-    started = min(shown_at, now) if shown_at is not None else (s.started_at or now)
-    response_id = _create_response(
-        conn,
-        survey_code=s.survey_code,
-        now=started,
-        channel=s.channel or "email",
-        locale=s.locale,
-        customer_id=s.customer_id,
-        invitation_id=s.invitation_id,
-        seed=s.seed,
-        survey_id=s.survey_id,
-    )
-    conn.execute(
-        invitations.update().where(invitations.c.id == s.invitation_id).values(started_at=now)
-    )
-    return replace(s, response_id=response_id, state="in_progress", started_at=started)
+def open_resume(conn: Connection, token: str) -> Session:
+    """The anonymous response behind a resume token."""
+    out = _one(conn, Open(("resume", token)), None)
+    assert isinstance(out, Session)
+    return out
 
 
 def link_survey(conn: Connection, key: str, *, now: dt.datetime | None = None) -> tuple[int, str]:
@@ -336,22 +277,6 @@ def start_anonymous(
     return _session(conn, response_id), resume
 
 
-def open_resume(conn: Connection, token: str) -> Session:
-    """The anonymous response behind a resume token."""
-    if not _valid_token(token):
-        raise NotFound(
-            N_("This survey link is not valid."), hint=N_("Check the link in your message.")
-        )
-    rid = conn.execute(
-        sa.select(responses.c.id).where(responses.c.resume_hash == token_hash(token))
-    ).scalar()
-    if rid is None:
-        raise NotFound(
-            N_("This survey link is not valid."), hint=N_("Check the link in your message.")
-        )
-    return _session(conn, int(rid))
-
-
 @dataclass(frozen=True)
 class SaveResult:
     session: Session
@@ -359,37 +284,552 @@ class SaveResult:
     """field → (message template, params); empty when the page was saved."""
 
 
-def _write_page(
-    conn: Connection,
-    s: Session,
-    page: int,
-    values: dict[flow.AnswerKey, flow.Value],
-    now: dt.datetime,
-) -> dict[flow.AnswerKey, flow.Value]:
-    keys = flow.page_keys(s.survey, page)
-    merged = {k: v for k, v in s.answers.items() if k not in set(keys)}
-    merged.update(values)
-    items = sorted({k[0] for k in keys})
-    if items and s.answers:
-        conn.execute(
-            answers.delete().where(
-                answers.c.response_id == s.response_id, answers.c.item_code.in_(items)
+# --- the respondents' path, many at a time ---------------------------------------------------
+#
+# Each page view and each submitted page is a *job*. :func:`handle` runs a batch of jobs in the
+# caller's transaction with a fixed number of set-based statements (four reads, at most seven
+# writes), whatever the batch size: the web server's intake (:mod:`cxo.surveys.intake`) queues the
+# jobs of concurrent respondents and commits them together, so a database that costs milliseconds
+# per statement (DuckDB) still takes hundreds of submissions a second. The single-respondent
+# functions (:func:`open_invitation`, :func:`save_page`, …) are batches of one.
+
+Where = tuple[Literal["token", "resume", "invitation", "response"], str | int]
+"""How a job finds its respondent: an invitation or resume token, or an invitation/response id."""
+
+
+@dataclass(frozen=True)
+class Open:
+    """Show the respondent's current page (opening an invitation stamps ``opened_at``)."""
+
+    where: Where
+    locale: str | None = None
+
+
+@dataclass(frozen=True)
+class Submit:
+    """One submitted page: validate, save what is valid, move on (or back), complete at the end.
+
+    A submit for a page other than the response's current one (a double submit, a stale tab) or
+    for a completed response changes nothing.
+    """
+
+    where: Where
+    page: int
+    form: Mapping[str, Sequence[str]]
+    action: str = "next"
+    lang: str | None = None
+    shown_at: dt.datetime | None = None
+
+
+Job = Open | Submit
+Outcome = Session | SaveResult | CxoError
+
+
+_RS = surveys.alias("rs")  # the survey version a stored response is on
+
+
+def _response_columns() -> list[Any]:
+    return [
+        *(
+            c.label(f"r_{c.name}")
+            for c in (
+                responses.c.id,
+                responses.c.survey_id,
+                responses.c.invitation_id,
+                responses.c.state,
+                responses.c.page,
+                responses.c.seed,
+                responses.c.locale,
+                responses.c.started_at,
+                responses.c.completed_at,
+                responses.c.quality_flags,
+                responses.c.resume_hash,
+            )
+        ),
+        _RS.c.code.label("r_code"),
+        _RS.c.version.label("r_version"),
+    ]
+
+
+def _not_found() -> NotFound:
+    return NotFound(
+        N_("This survey link is not valid."), hint=N_("Check the link in your message.")
+    )
+
+
+class _Batch:
+    """The state of one batch: what was read, what the jobs changed, and the writes to make."""
+
+    def __init__(self, conn: Connection, now: dt.datetime) -> None:
+        self.conn = conn
+        self.now = now
+        self.lock = conn.dialect.name == "postgresql"  # rows taken by another server process
+        self.inv_by_hash: dict[str, Any] = {}
+        self.inv_by_id: dict[int, Any] = {}
+        self.slot_of_response: dict[int, str] = {}
+        self.resume: dict[str, int] = {}
+        self.live: dict[str, tuple[int, int]] = {}  # survey code → its live (id, version)
+        self.sessions: dict[str, Session] = {}
+        self.stored_meta: dict[int, tuple[dt.datetime | None, Any]] = {}
+        self.opened: dict[int, dt.datetime] = {}
+        self.started_inv: set[int] = set()
+        self.used_inv: set[int] = set()
+        self.new: dict[int, str] = {}  # temporary (negative) response id → slot
+        self.completed: dict[int, dict[str, Any]] = {}  # response id → quality flags
+        self.dirty: set[int] = set()  # responses stored before this batch that changed
+        self.touched: dict[int, set[str]] = {}  # such responses → item codes to rewrite
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def load(self, jobs: Sequence[Job]) -> None:
+        """Read everything the jobs need: invitations with their response and live survey version
+        in one query, other responses (resume tokens, ids) in another, their answers in a third."""
+        hashes = {token_hash(str(j.where[1])) for j in jobs if j.where[0] == "token"}
+        inv_ids = {int(j.where[1]) for j in jobs if j.where[0] == "invitation"}
+        resumes = {token_hash(str(j.where[1])) for j in jobs if j.where[0] == "resume"}
+        response_ids = {int(j.where[1]) for j in jobs if j.where[0] == "response"}
+        found: list[Any] = []
+        if hashes or inv_ids:
+            live = surveys.alias("live")
+            keys = []
+            if hashes:
+                keys.append(invitations.c.token_hash.in_(sorted(hashes)))
+            if inv_ids:
+                keys.append(invitations.c.id.in_(sorted(inv_ids)))
+            query = (
+                sa.select(
+                    invitations.c.id,
+                    invitations.c.token_hash,
+                    invitations.c.expires_at,
+                    invitations.c.opened_at,
+                    invitations.c.channel,
+                    invitations.c.locale,
+                    invitations.c.customer_id,
+                    surveys.c.code,
+                    live.c.id.label("live_id"),
+                    live.c.version.label("live_version"),
+                    *_response_columns(),
+                )
+                .join(surveys, surveys.c.id == invitations.c.survey_id)
+                .outerjoin(live, sa.and_(live.c.code == surveys.c.code, live.c.state == "live"))
+                .outerjoin(responses, responses.c.invitation_id == invitations.c.id)
+                .outerjoin(_RS, _RS.c.id == responses.c.survey_id)
+                .where(sa.or_(*keys))
+                .order_by(invitations.c.id, responses.c.id)
+            )
+            if self.lock:  # every writer of an invitation's response takes its row first
+                query = query.with_for_update(of=invitations)
+            for row in self.conn.execute(query):
+                self.inv_by_hash[row.token_hash] = row
+                self.inv_by_id[int(row.id)] = row
+                if row.live_id is not None:
+                    self.live[row.code] = (int(row.live_id), int(row.live_version))
+                if row.r_id is not None:
+                    found.append(row)
+        others = []
+        if resumes:
+            others.append(responses.c.resume_hash.in_(sorted(resumes)))
+        if response_ids:
+            others.append(responses.c.id.in_(sorted(response_ids)))
+        if others:
+            query = (
+                sa.select(*_response_columns())
+                .select_from(responses)
+                .join(_RS, _RS.c.id == responses.c.survey_id)
+                .where(sa.or_(*others))
+                .order_by(responses.c.id)
+            )
+            if self.lock:
+                query = query.with_for_update(of=responses)
+            found += list(self.conn.execute(query))
+        if found:
+            self._adopt(found)
+
+    def _adopt(self, rows: list[Any]) -> None:
+        """Sessions for the stored responses in ``rows`` (``r_*`` columns), with their answers."""
+        given: dict[int, dict[flow.AnswerKey, flow.Value]] = {int(r.r_id): {} for r in rows}
+        for a in self.conn.execute(
+            sa.select(
+                answers.c.response_id,
+                answers.c.item_code,
+                answers.c.scale,
+                answers.c.value_num,
+                answers.c.value_text,
+            )
+            .where(answers.c.response_id.in_(sorted(given)))
+            .order_by(answers.c.id)
+        ):
+            value = a.value_num if a.value_num is not None else a.value_text
+            if value is not None:
+                given[int(a.response_id)][(a.item_code, a.scale or "single")] = value
+        for row in rows:
+            rid = int(row.r_id)
+            inv = row.r_invitation_id
+            slot = f"i{inv}" if inv is not None else f"r{rid}"
+            if slot in self.sessions:  # a second response to one invitation: the first wins
+                continue
+            self.slot_of_response[rid] = slot
+            if row.r_resume_hash:
+                self.resume[row.r_resume_hash] = rid
+            self.stored_meta[rid] = (_aware(row.r_completed_at), row.r_quality_flags)
+            self.sessions[slot] = Session(
+                response_id=rid,
+                survey_id=int(row.r_survey_id),
+                survey_code=row.r_code,
+                survey_version=int(row.r_version),
+                survey=compiled_survey(self.conn, int(row.r_survey_id)),
+                state=row.r_state or "completed",
+                page=int(row.r_page or 0),
+                seed=int(row.r_seed or 0),
+                locale=row.r_locale,
+                answers=given[rid],
+                started_at=_aware(row.r_started_at),
+                invitation_id=inv,
+            )
+
+    # --- the jobs, in order, against the state read ----------------------------------------
+
+    def session(self, where: Where, locale: str | None = None) -> tuple[str, Session]:
+        kind, value = where
+        if kind in ("token", "resume") and not _valid_token(str(value)):
+            raise _not_found()
+        if kind == "resume":
+            rid = self.resume.get(token_hash(str(value)))
+            if rid is None:
+                raise _not_found()
+            slot = self.slot_of_response[rid]
+            return slot, self.sessions[slot]
+        if kind == "response":
+            slot_or_none = self.slot_of_response.get(int(value))
+            if slot_or_none is None:
+                raise _not_found()
+            return slot_or_none, self.sessions[slot_or_none]
+        inv = (
+            self.inv_by_hash.get(token_hash(str(value)))
+            if kind == "token"
+            else self.inv_by_id.get(int(value))
+        )
+        if inv is None:
+            raise _not_found()
+        slot = f"i{inv.id}"
+        stored = self.sessions.get(slot)
+        if stored is not None:
+            return slot, stored
+        # Opened, not answered yet: no response row until the first submitted page.
+        expires = _aware(inv.expires_at)
+        if expires is not None and expires <= self.now:
+            raise LinkGone(
+                N_("This survey link has expired."), hint=N_("Thank you for your interest.")
+            )
+        live = self.live.get(inv.code)
+        if live is None:
+            raise LinkGone(N_("This survey is closed."), hint=N_("Thank you for your interest."))
+        survey_id, version = live
+        survey = compiled_survey(self.conn, survey_id)
+        opened = _aware(inv.opened_at) or self.opened.get(int(inv.id))
+        if opened is None:
+            self.opened[int(inv.id)] = opened = self.now
+        seed = int(token_hash(f"seed:{inv.id}")[:8], 16) & 0x7FFFFFFF
+        chosen = locale or inv.locale
+        return slot, Session(
+            response_id=0,
+            survey_id=survey_id,
+            survey_code=inv.code,
+            survey_version=version,
+            survey=survey,
+            state="new",
+            page=flow.first_page(survey, seed=seed, answers={}) or 0,
+            seed=seed,
+            locale=chosen if chosen in survey.locales else survey.locales[0],
+            answers={},
+            started_at=opened,
+            invitation_id=int(inv.id),
+            customer_id=inv.customer_id,
+            channel=inv.channel,
+        )
+
+    def _keep(self, slot: str, s: Session) -> Session:
+        self.sessions[slot] = s
+        if s.response_id > 0:
+            self.dirty.add(s.response_id)
+        return s
+
+    def _start(self, slot: str, s: Session, shown_at: dt.datetime | None) -> Session:
+        started = min(shown_at, self.now) if shown_at is not None else (s.started_at or self.now)
+        temp = -(len(self.new) + 1)
+        self.new[temp] = slot
+        if s.invitation_id is not None:
+            self.started_inv.add(s.invitation_id)
+        return self._keep(
+            slot, replace(s, response_id=temp, state="in_progress", started_at=started)
+        )
+
+    def _touch(self, s: Session, items: set[str]) -> None:
+        if s.response_id > 0 and items:
+            self.touched.setdefault(s.response_id, set()).update(items)
+
+    def submit(self, job: Submit) -> SaveResult:
+        slot, s = self.session(job.where)
+        lang = job.lang
+        if lang and lang in s.survey.locales and lang != s.locale:
+            s = replace(s, locale=lang)
+            if s.stored:
+                s = self._keep(slot, s)
+        page = job.page
+        if s.done or page != s.page:
+            return SaveResult(s, {})
+        if not s.stored:
+            s = self._start(slot, s, job.shown_at)
+        action = job.action
+        shown = flow.page_questions(s.survey, page, seed=s.seed, answers=s.answers)
+        going_back = action == "back"
+        parsed = flow.parse_page(
+            shown, job.form, enforce_required=not going_back and action != "save"
+        )
+        # What was valid is saved even when the page has problems (answers are saved as you go).
+        keys = flow.page_keys(s.survey, page)
+        on_page = set(keys)
+        merged = {k: v for k, v in s.answers.items() if k not in on_page}
+        merged.update(parsed.values)
+        self._touch(s, {k[0] for k in keys})
+        if parsed.errors and not going_back:
+            return SaveResult(self._keep(slot, replace(s, answers=merged)), parsed.errors)
+        new_page = s.page
+        if going_back:
+            new_page = flow.previous_page(s.survey, page, seed=s.seed, answers=merged)
+        elif action == "next":
+            nxt = flow.next_page(s.survey, page, seed=s.seed, answers=merged)
+            if nxt is None:
+                return SaveResult(self._complete(slot, s, merged), {})
+            new_page = nxt
+        return SaveResult(self._keep(slot, replace(s, answers=merged, page=new_page)), {})
+
+    def _complete(self, slot: str, s: Session, merged: dict[flow.AnswerKey, flow.Value]) -> Session:
+        # Answers to questions that later answers hid are dropped: they were not part of the path.
+        keep = flow.visible_keys(s.survey, seed=s.seed, answers=merged)
+        self._touch(s, {k[0] for k in merged if k not in keep})
+        kept = {k: v for k, v in merged.items() if k in keep}
+        # Per-response quality flags now (speeding against the per-item floor only); `cxo survey
+        # quality` later adds the survey's median and duplicates across responses.
+        started = s.started_at or self.now
+        self.completed[s.response_id] = quality.response_flags(
+            s.survey, kept, seconds=(self.now - started).total_seconds(), survey_median=None
+        )
+        if s.invitation_id is not None:
+            self.used_inv.add(s.invitation_id)
+        return self._keep(slot, replace(s, answers=kept, state="completed"))
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def flush(self) -> dict[int, int]:
+        """Write what the jobs changed; returns temporary response id → stored id."""
+        conn, now = self.conn, self.now
+        real = dict(
+            zip(
+                sorted(self.new, reverse=True),
+                next_ids(conn, "responses_id_seq", len(self.new)),
+                strict=True,
             )
         )
-    rows: list[dict[str, Any]] = [
-        {
-            "response_id": s.response_id,
-            "item_code": item,
-            "scale": scale,
-            "value_num": value if not isinstance(value, str) else None,
-            "value_text": value if isinstance(value, str) else None,
-            "created_at": now,
-        }
-        for (item, scale), value in values.items()
+        if real:
+            append_rows(conn, responses, self._new_responses(real))
+        if self.dirty:
+            self._update_responses()
+        groups: dict[frozenset[str], list[int]] = {}
+        for rid, items in self.touched.items():
+            groups.setdefault(frozenset(items), []).append(rid)
+        for codes, rids in groups.items():
+            conn.execute(
+                answers.delete().where(
+                    answers.c.response_id.in_(sorted(rids)), answers.c.item_code.in_(sorted(codes))
+                )
+            )
+        rows: list[tuple[int, str, str, flow.Value]] = []
+        for temp, rid in real.items():
+            s = self.sessions[self.new[temp]]
+            rows += [(rid, item, scale, v) for (item, scale), v in s.answers.items()]
+        for rid, items in self.touched.items():
+            s = self.sessions[self.slot_of_response[rid]]
+            rows += [(rid, i, scale, v) for (i, scale), v in s.answers.items() if i in items]
+        if rows:
+            append_rows(conn, answers, _answer_table(rows, now))
+        self._stamp_invitations()
+        return real
+
+    def _stamp_invitations(self) -> None:
+        """Opened, started and used times of the invitations, in one statement."""
+        ids = sorted(set(self.opened) | self.started_inv | self.used_inv)
+        if not ids:
+            return
+        c = invitations.c
+
+        def when(chosen: Iterable[int], otherwise: Any) -> Any:
+            chosen = sorted(chosen)
+            if not chosen:
+                return otherwise
+            return sa.case(
+                (c.id.in_(chosen), sa.literal(self.now, c.opened_at.type)), else_=otherwise
+            )
+
+        self.conn.execute(
+            invitations.update()
+            .where(c.id.in_(ids))
+            .values(
+                opened_at=sa.func.coalesce(c.opened_at, when(self.opened, None)),
+                started_at=when(self.started_inv, c.started_at),
+                used_at=when(self.used_inv, c.used_at),
+            )
+        )
+
+    def _flags(self, rid: int) -> str | None:
+        if rid in self.completed:
+            return json.dumps(self.completed[rid], ensure_ascii=False)
+        meta = self.stored_meta.get(rid)
+        if meta is None or meta[1] is None:
+            return None
+        return json.dumps(meta[1], ensure_ascii=False)
+
+    def _completed_at(self, rid: int) -> dt.datetime | None:
+        if rid in self.completed:
+            return self.now
+        meta = self.stored_meta.get(rid)
+        return meta[0] if meta else None
+
+    def _new_responses(self, real: dict[int, int]) -> pa.Table:
+        cols: dict[str, list[Any]] = {name: [] for name in _NEW_RESPONSE.names}
+        for temp, rid in real.items():
+            s = self.sessions[self.new[temp]]
+            values = {
+                "id": rid,
+                "survey_id": s.survey_id,
+                "invitation_id": s.invitation_id,
+                "customer_id": s.customer_id,
+                "channel": s.channel or "email",
+                "locale": s.locale if s.locale in s.survey.locales else s.survey.locales[0],
+                "started_at": s.started_at,
+                "state": "completed" if s.done else "in_progress",
+                "page": s.page,
+                "seed": s.seed,
+                "created_at": s.started_at,
+                "completed_at": self._completed_at(temp),
+                "quality_flags": self._flags(temp),
+            }
+            for name in cols:
+                cols[name].append(values[name])
+        return pa.table(cols, schema=_NEW_RESPONSE)
+
+    def _update_responses(self) -> None:
+        ids = sorted(self.dirty)
+        sessions = [self.sessions[self.slot_of_response[rid]] for rid in ids]
+        data = pa.table(
+            {
+                "id": ids,
+                "page": [s.page for s in sessions],
+                "locale": [s.locale for s in sessions],
+                "state": ["completed" if s.done else "in_progress" for s in sessions],
+                "completed_at": [self._completed_at(rid) for rid in ids],
+                "quality_flags": [self._flags(rid) for rid in ids],
+            },
+            schema=_RESPONSE_CHANGE,
+        )
+        with staged(self.conn, data) as name:
+            self.conn.execute(
+                sa.text(
+                    f"UPDATE responses SET page = c.page, locale = c.locale, state = c.state, "  # noqa: S608
+                    f"completed_at = c.completed_at, "
+                    f"quality_flags = CAST(c.quality_flags AS JSON) "
+                    f"FROM {name} AS c WHERE responses.id = c.id"
+                )
+            )
+
+
+_TS = pa.timestamp("us", tz="UTC")
+_NEW_RESPONSE = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("survey_id", pa.int64()),
+        ("invitation_id", pa.int64()),
+        ("customer_id", pa.int64()),
+        ("channel", pa.string()),
+        ("locale", pa.string()),
+        ("started_at", _TS),
+        ("state", pa.string()),
+        ("page", pa.int64()),
+        ("seed", pa.int64()),
+        ("created_at", _TS),
+        ("completed_at", _TS),
+        ("quality_flags", pa.string()),
     ]
-    if rows:
-        conn.execute(answers.insert(), rows)
-    return merged
+)
+_RESPONSE_CHANGE = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("page", pa.int64()),
+        ("locale", pa.string()),
+        ("state", pa.string()),
+        ("completed_at", _TS),
+        ("quality_flags", pa.string()),
+    ]
+)
+
+
+def _answer_table(rows: list[tuple[int, str, str, flow.Value]], now: dt.datetime) -> pa.Table:
+    return pa.table(
+        {
+            "response_id": pa.array([r[0] for r in rows], pa.int64()),
+            "item_code": pa.array([r[1] for r in rows], pa.string()),
+            "scale": pa.array([r[2] for r in rows], pa.string()),
+            "value_num": pa.array(
+                [None if isinstance(r[3], str) else float(r[3]) for r in rows], pa.float64()
+            ),
+            "value_text": pa.array(
+                [r[3] if isinstance(r[3], str) else None for r in rows], pa.string()
+            ),
+            "created_at": pa.array([now] * len(rows), _TS),
+        }
+    )
+
+
+def handle(
+    conn: Connection, jobs: Sequence[Job], *, now: dt.datetime | None = None
+) -> list[Outcome]:
+    """Run ``jobs`` in order in the caller's transaction; one outcome per job.
+
+    A job that fails for a reason the respondent should see (an unknown, expired or closed link)
+    gets its :class:`CxoError` as its outcome; the other jobs go on. Anything else raises (the
+    caller rolls back and may retry the jobs one by one).
+    """
+    batch = _Batch(conn, now or utcnow())
+    batch.load(jobs)
+    outcomes: list[Outcome] = []
+    for job in jobs:
+        try:
+            if isinstance(job, Submit):
+                outcomes.append(batch.submit(job))
+            else:
+                outcomes.append(batch.session(job.where, job.locale)[1])
+        except CxoError as exc:
+            outcomes.append(exc)
+    real = batch.flush()
+    if not real:
+        return outcomes
+    done: list[Outcome] = []
+    for out in outcomes:
+        if isinstance(out, SaveResult) and out.session.response_id < 0:
+            out = replace(
+                out, session=replace(out.session, response_id=real[out.session.response_id])
+            )
+        elif isinstance(out, Session) and out.response_id < 0:
+            out = replace(out, response_id=real[out.response_id])
+        done.append(out)
+    return done
+
+
+def _one(conn: Connection, job: Job, now: dt.datetime | None) -> Session | SaveResult:
+    out = handle(conn, [job], now=now)[0]
+    if isinstance(out, CxoError):
+        raise out
+    return out
 
 
 def save_page(
@@ -397,80 +837,14 @@ def save_page(
     s: Session,
     *,
     page: int,
-    form: dict[str, list[str]],
+    form: Mapping[str, Sequence[str]],
     action: str = "next",
     now: dt.datetime | None = None,
     shown_at: dt.datetime | None = None,
 ) -> SaveResult:
-    """Validate and save one page; move to the next page (or back), completing at the end.
-
-    A submit for a page other than the response's current one (a double submit, a stale tab) or
-    for a completed response changes nothing.
-    """
-    now = now or utcnow()
-    if s.done or page != s.page:
-        return SaveResult(_session(conn, s.response_id) if s.stored else s, {})
-    if not s.stored:
-        s = _start(conn, s, now, shown_at)
-    shown = flow.page_questions(s.survey, page, seed=s.seed, answers=s.answers)
-    going_back = action == "back"
-    parsed = flow.parse_page(shown, form, enforce_required=not going_back and action != "save")
-    # What was valid is saved even when the page has problems (answers are saved as you go).
-    merged = _write_page(conn, s, page, parsed.values, now)
-    if parsed.errors and not going_back:
-        return SaveResult(replace(s, answers=merged), parsed.errors)
-    values: dict[str, Any] = {}
-    if going_back:
-        values["page"] = flow.previous_page(s.survey, page, seed=s.seed, answers=merged)
-    elif action == "next":
-        nxt = flow.next_page(s.survey, page, seed=s.seed, answers=merged)
-        if nxt is None:
-            merged = _complete(conn, s, merged, now)
-            return SaveResult(replace(s, answers=merged, state="completed"), {})
-        values["page"] = nxt
-    if values:
-        conn.execute(responses.update().where(responses.c.id == s.response_id).values(**values))
-    return SaveResult(replace(s, answers=merged, page=values.get("page", s.page)), {})
-
-
-def _complete(
-    conn: Connection, s: Session, merged: dict[flow.AnswerKey, flow.Value], now: dt.datetime
-) -> dict[flow.AnswerKey, flow.Value]:
-    # Answers to questions that later answers hid are dropped: they were not part of the path.
-    keep = flow.visible_keys(s.survey, seed=s.seed, answers=merged)
-    stale = sorted({k[0] for k in merged if k not in keep})
-    if stale:
-        conn.execute(
-            answers.delete().where(
-                answers.c.response_id == s.response_id, answers.c.item_code.in_(stale)
-            )
-        )
-    kept = {k: v for k, v in merged.items() if k in keep}
-    # Per-response quality flags now (speeding against the per-item floor only); `cxo survey
-    # quality` later adds the survey's median and duplicates across responses.
-    started = s.started_at or now
-    flags = quality.response_flags(
-        s.survey, kept, seconds=(now - started).total_seconds(), survey_median=None
-    )
-    conn.execute(
-        responses.update()
-        .where(responses.c.id == s.response_id)
-        .values(state="completed", completed_at=now, quality_flags=flags)
-    )
-    if s.invitation_id is not None:
-        conn.execute(
-            invitations.update().where(invitations.c.id == s.invitation_id).values(used_at=now)
-        )
-    return kept
-
-
-def set_locale(conn: Connection, s: Session, locale: str) -> Session:
-    """Remember the respondent's language choice."""
-    if locale in s.survey.locales and locale != s.locale and not s.stored:
-        return replace(s, locale=locale)
-    if locale in s.survey.locales and locale != s.locale:
-        conn.execute(
-            responses.update().where(responses.c.id == s.response_id).values(locale=locale)
-        )
-        return _session(conn, s.response_id)
-    return s
+    """Validate and save one page of the response ``s`` (a batch of one; see :class:`Submit`)."""
+    where: Where = ("response", s.response_id) if s.stored else ("invitation", s.invitation_id or 0)
+    job = Submit(where, page, form, action, lang=s.locale, shown_at=shown_at)
+    out = _one(conn, job, now)
+    assert isinstance(out, SaveResult)
+    return out

@@ -32,6 +32,7 @@ from cxo.surveys import api as surveys_api
 from cxo.surveys import exchange_api as surveys_exchange_api
 from cxo.surveys import pages as surveys_pages
 from cxo.surveys import public as surveys_public
+from cxo.surveys.intake import Intake
 from cxo.surveys.mailer import MailJobs
 from cxo.web.deps import LoginRequired
 from cxo.web.middleware import BodySizeLimit, SecurityHeaders
@@ -48,7 +49,6 @@ PAGE_ROUTERS = (
     customers_pages.router,
     imports_pages.router,
     surveys_pages.router,
-    surveys_public.router,
     overview_pages.router,
 )
 API_ROUTERS = (
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.survey_start_limiter = FailureLimiter(limit=settings.survey_start_limit, window=600.0)
     app.state.import_jobs = ImportJobs(settings)
     app.state.mail_jobs = MailJobs(settings)
+    app.state.survey_intake = Intake(settings)
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
@@ -115,6 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"status": "degraded", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
 
+    # Respondents' pages first: they carry the most traffic, and routes are matched in order.
+    app.include_router(surveys_public.router)
     for router in API_ROUTERS:
         app.include_router(router)
     for router in PAGE_ROUTERS:

@@ -1,0 +1,113 @@
+"""Group commit for the respondents' pages: many respondents, one transaction.
+
+Every page view and page submit on ``/s/…`` becomes a job (:class:`cxo.surveys.respond.Open`,
+:class:`~cxo.surveys.respond.Submit`). The request handler queues its job and waits; one writer
+thread per app takes whatever has queued up (at most :data:`MAX_BATCH` jobs) and runs them with
+:func:`cxo.surveys.respond.handle` in one transaction: a fixed number of set-based statements per
+batch instead of eight single-row statements per submit. While a batch is being written the next
+one queues, so batches grow with the load and nobody waits for a timer.
+
+A batch that fails as a whole (a deadlock between two server processes on PostgreSQL, a broken
+connection) is retried job by job, each in its own transaction, so one bad job never takes the
+others with it. Errors the respondent should see (unknown, expired or closed links) are outcomes,
+not failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Final
+
+from cxo.errors import CxoError
+from cxo.settings import Settings
+from cxo.store.engine import connect
+from cxo.surveys.respond import Job, Outcome, handle
+
+log = logging.getLogger("cxo.surveys.intake")
+MAX_BATCH: Final = 200
+IDLE_SECONDS: Final = 10.0
+
+
+@dataclass
+class _Pending:
+    job: Job
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Outcome]
+
+
+def _settle(future: asyncio.Future[Outcome], outcome: Outcome | BaseException) -> None:
+    if future.done():  # the request went away (client disconnected)
+        return
+    if isinstance(outcome, CxoError) or not isinstance(outcome, BaseException):
+        future.set_result(outcome)
+    else:
+        future.set_exception(outcome)
+
+
+class Intake:
+    """The queue and writer thread of one app (one store)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.batches = 0
+        self.jobs = 0
+        self.largest = 0
+
+    async def run(self, job: Job) -> Outcome:
+        """Queue ``job`` and wait for its outcome (a :class:`CxoError` is returned, not raised)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        self._queue.put(_Pending(job, loop, future))
+        self._ensure_writer()
+        return await future
+
+    def _ensure_writer(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._write_loop, name="cxo-survey-intake", daemon=True
+                )
+                self._thread.start()
+
+    def _write_loop(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    if self._queue.empty():
+                        self._thread = None
+                        return
+                continue
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._write(batch)
+
+    def _write(self, batch: list[_Pending]) -> None:
+        self.batches += 1
+        self.jobs += len(batch)
+        self.largest = max(self.largest, len(batch))
+        try:
+            with connect(self.settings, write=True) as conn:
+                outcomes: list[Outcome | BaseException] = list(handle(conn, [p.job for p in batch]))
+        except Exception as exc:  # the whole batch rolled back
+            if len(batch) == 1:
+                outcomes = [exc]
+            else:
+                log.warning("survey batch of %d failed (%s); retrying one by one", len(batch), exc)
+                for pending in batch:
+                    self._write([pending])
+                return
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            pending.loop.call_soon_threadsafe(_settle, pending.future, outcome)

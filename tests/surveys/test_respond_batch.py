@@ -1,0 +1,270 @@
+"""The respondents' batched path: many respondents' page views and submits in one transaction
+give exactly what the same jobs give one at a time; errors stay with their job; the web server's
+intake groups concurrent jobs and falls back to one at a time when a batch fails."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cxo.errors import NotFound
+from cxo.settings import Settings
+from cxo.store import engine as store_engine
+from cxo.store.engine import connect
+from cxo.store.tables import answers, invitations, responses
+from cxo.surveys import intake, respond, service
+from tests.surveys.test_definition import GOOD
+
+NOW = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
+PAGE0_OK = {"nps": ["3"]} | {
+    f"servqual_{scale}.sq{c}": [v]
+    for scale, v in (("importance", "6"), ("performance", "4"))
+    for c in ("01", "05", "11")
+}
+PAGE0_PROMOTER = PAGE0_OK | {"nps": ["9"]}  # hides page 1's "reason" question (not "comment")
+PAGE0_BAD = PAGE0_OK | {"nps": ["11"], "servqual_importance.sq05": ["x"]}
+PAGE1 = {"reason": ["2"], "comment": ["慢 <script>"]}
+FORMS = (PAGE0_OK, PAGE0_PROMOTER, PAGE0_BAD, PAGE1, {})
+
+
+def _survey(conn: sa.Connection) -> int:
+    if not conn.execute(sa.text("SELECT count(*) FROM surveys")).scalar():
+        service.create_survey(conn, text=GOOD, actor="lin")
+        service.set_state(conn, code="branch_visit", state="live", actor="lin")
+    return service.get_survey(conn, "branch_visit").id
+
+
+def _invite(conn: sa.Connection, n: int, *, expires: dt.datetime | None = None) -> list[str]:
+    survey_id = _survey(conn)
+    tokens = [respond.new_token() for _ in range(n)]
+    for token in tokens:
+        conn.execute(
+            invitations.insert().values(
+                survey_id=survey_id,
+                token_hash=respond.token_hash(token),
+                channel="email",
+                locale="en",
+                sent_at=NOW - dt.timedelta(days=1),
+                expires_at=expires or NOW + dt.timedelta(days=30),
+                status="sent",
+                created_at=NOW - dt.timedelta(days=1),
+            )
+        )
+    return tokens
+
+
+def _state(conn: sa.Connection, token: str) -> dict[str, Any]:
+    """What the store holds for one invitation (ids and seeds left out)."""
+    inv = conn.execute(
+        sa.select(invitations).where(invitations.c.token_hash == respond.token_hash(token))
+    ).one()
+    rows = conn.execute(sa.select(responses).where(responses.c.invitation_id == inv.id)).all()
+    out: dict[str, Any] = {
+        "opened": inv.opened_at is not None,
+        "started": inv.started_at is not None,
+        "used": inv.used_at is not None,
+        "responses": len(rows),
+    }
+    if rows:
+        r = rows[0]
+        given_answers = conn.execute(
+            sa.select(
+                answers.c.item_code, answers.c.scale, answers.c.value_num, answers.c.value_text
+            )
+            .where(answers.c.response_id == r.id)
+            .order_by(answers.c.item_code, answers.c.scale)
+        ).all()
+        out |= {
+            "state": r.state,
+            "page": r.page,
+            "locale": r.locale,
+            "completed": r.completed_at is not None,
+            "flags": r.quality_flags,
+            "answers": [tuple(a) for a in given_answers],
+        }
+    return out
+
+
+def _describe(out: respond.Outcome) -> Any:
+    if isinstance(out, respond.SaveResult):
+        s = out.session
+        return ("saved", s.state, s.page, s.locale, sorted(out.errors), sorted(s.answers.items()))
+    if isinstance(out, respond.Session):
+        return ("session", out.state, out.page, out.locale, sorted(out.answers.items()))
+    return ("error", type(out).__name__)
+
+
+job_specs = st.lists(
+    st.tuples(
+        st.integers(0, 2),  # which respondent
+        st.sampled_from(["open", "submit"]),
+        st.integers(0, 1),  # page
+        st.integers(0, len(FORMS) - 1),
+        st.sampled_from(["next", "next", "back", "save"]),
+        st.sampled_from([None, None, "zh_CN", "en"]),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(specs=job_specs)
+def test_a_batch_gives_what_the_jobs_give_one_at_a_time(
+    store: Settings, specs: list[tuple[int, str, int, int, str, str | None]]
+) -> None:
+    with connect(store, write=True) as conn:
+        one_by_one = _invite(conn, 3)
+        batched = _invite(conn, 3)
+
+    def jobs(tokens: list[str]) -> list[respond.Job]:
+        out: list[respond.Job] = []
+        for who, kind, page, form, action, lang in specs:
+            where: respond.Where = ("token", tokens[who])
+            if kind == "open":
+                out.append(respond.Open(where, lang))
+            else:
+                out.append(respond.Submit(where, page, FORMS[form], action, lang=lang))
+        return out
+
+    singles = []
+    for job in jobs(one_by_one):
+        with connect(store, write=True) as conn:
+            singles += respond.handle(conn, [job], now=NOW)
+    with connect(store, write=True) as conn:
+        together = respond.handle(conn, jobs(batched), now=NOW)
+    assert [_describe(o) for o in together] == [_describe(o) for o in singles]
+    with connect(store) as conn:
+        for a, b in zip(one_by_one, batched, strict=True):
+            assert _state(conn, b) == _state(conn, a)
+
+
+def test_a_multi_page_answer_in_one_batch_with_others(any_store: Settings) -> None:
+    with connect(any_store, write=True) as conn:
+        a, b, c = _invite(conn, 3)
+        expired = _invite(conn, 1, expires=NOW - dt.timedelta(hours=1))[0]
+        # a answered page 0 earlier; b and c are new
+        respond.handle(conn, [respond.Submit(("token", a), 0, PAGE0_OK)], now=NOW)
+    with connect(any_store, write=True) as conn:
+        out = respond.handle(
+            conn,
+            [
+                respond.Open(("token", b)),
+                respond.Submit(("token", a), 1, PAGE1),  # completes a
+                respond.Submit(("token", b), 0, PAGE0_PROMOTER),  # b goes on to page 1
+                respond.Submit(("token", b), 0, PAGE0_OK),  # a double submit: changes nothing
+                respond.Submit(("token", "no-such-token-0123456789"), 0, PAGE0_OK),
+                respond.Submit(("token", expired), 0, PAGE0_OK),
+                respond.Submit(("token", c), 0, PAGE0_BAD),  # errors; valid answers kept
+                respond.Submit(("token", c), 0, PAGE0_OK, action="save"),
+            ],
+            now=NOW,
+        )
+    kinds = [_describe(o)[0:2] for o in out]
+    assert kinds[:4] == [
+        ("session", "new"),
+        ("saved", "completed"),
+        ("saved", "in_progress"),
+        ("saved", "in_progress"),
+    ]
+    assert isinstance(out[4], NotFound) and isinstance(out[5], respond.LinkGone)
+    assert isinstance(out[6], respond.SaveResult) and set(out[6].errors) == {
+        "nps",
+        "servqual_importance.sq05",
+    }
+    assert isinstance(out[7], respond.SaveResult) and not out[7].errors
+    for o in (out[1], out[2], out[7]):
+        assert isinstance(o, respond.SaveResult) and o.session.response_id > 0
+    with connect(any_store) as conn:
+        sa_ = _state(conn, a)
+        assert (sa_["state"], sa_["used"], sa_["responses"]) == ("completed", True, 1)
+        assert ("comment", "single", None, "慢 <script>") in sa_["answers"]
+        assert ("reason", "single", 2.0, None) in sa_["answers"]
+        sb = _state(conn, b)
+        assert (sb["state"], sb["page"], sb["responses"]) == ("in_progress", 1, 1)
+        assert ("nps", "single", 9.0, None) in sb["answers"]  # the double submit changed nothing
+        sc = _state(conn, c)
+        assert (sc["state"], sc["page"], sc["completed"]) == ("in_progress", 0, False)
+        assert ("nps", "single", 3.0, None) in sc["answers"]
+        assert _state(conn, expired) == {
+            "opened": False,
+            "started": False,
+            "used": False,
+            "responses": 0,
+        }
+
+
+def test_the_intake_groups_concurrent_respondents(store: Settings) -> None:
+    with connect(store, write=True) as conn:
+        tokens = _invite(conn, 30)
+    queue = intake.Intake(store)
+    # Hold the store's write lock while the respondents queue up, as a busy writer would.
+    hold, release = threading.Event(), threading.Event()
+
+    def busy() -> None:
+        with connect(store, write=True):
+            hold.set()
+            release.wait(10)
+
+    blocker = threading.Thread(target=busy)
+    blocker.start()
+    hold.wait(5)
+
+    async def run() -> list[respond.Outcome]:
+        tasks = [
+            asyncio.ensure_future(queue.run(respond.Submit(("token", t), 0, PAGE0_PROMOTER)))
+            for t in tokens
+        ]
+        for _ in range(500):
+            await asyncio.sleep(0.01)
+            if queue._queue.qsize() >= len(tokens) - 1:  # the writer holds at most one
+                break
+        release.set()
+        return list(await asyncio.gather(*tasks))
+
+    outcomes = asyncio.run(run())
+    blocker.join()
+    assert all(
+        isinstance(o, respond.SaveResult) and not o.errors and o.session.page == 1 for o in outcomes
+    )
+    assert queue.jobs == 30 and queue.largest >= 29 and queue.batches <= 2
+    with connect(store) as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM responses")).scalar() == 30
+
+
+def test_a_failed_batch_is_retried_one_job_at_a_time(
+    store: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with connect(store, write=True) as conn:
+        tokens = _invite(conn, 3)
+    real = respond.handle
+
+    def fussy(conn: sa.Connection, jobs: Any, **kw: Any) -> list[respond.Outcome]:
+        if len(jobs) > 1:
+            raise sa.exc.OperationalError("batch", {}, Exception("deadlock detected"))
+        return real(conn, jobs, **kw)
+
+    monkeypatch.setattr(intake, "handle", fussy)
+    queue = intake.Intake(store)
+    pending = [
+        intake._Pending(respond.Submit(("token", t), 0, PAGE0_PROMOTER), loop, loop.create_future())
+        for loop in [asyncio.new_event_loop()]
+        for t in [*tokens, "not-a-real-token-000000"]
+    ]
+    queue._write(pending)
+    loop = pending[0].loop
+    loop.run_until_complete(asyncio.sleep(0))  # let the results land
+    results = [p.future.result() for p in pending]
+    loop.close()
+    assert [type(r).__name__ for r in results] == ["SaveResult"] * 3 + ["NotFound"]
+    assert queue.batches == 5  # the failed batch, then one per job
+    store_engine.dispose_engines()
