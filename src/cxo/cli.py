@@ -123,11 +123,17 @@ def config() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64, help="Server processes (PostgreSQL stores only; DuckDB allows one)."
+        ),
+    ] = 1,
 ) -> None:
     """Serve the web app and the JSON API."""
     from cxo.web.server import run
 
-    run(host=host, port=port)
+    run(host=host, port=port, workers=workers)
 
 
 @app.command()

@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     session_hours: int = Field(
         default=12, ge=1, le=24 * 30, description="How long a web login lasts, in hours."
     )
+    db_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=500,
+        description="PostgreSQL connections each cxo process keeps open (the web server's "
+        "threads share them); as many again may be opened for bursts.",
+    )
     max_request_bytes: int = Field(
         default=10 * 1024 * 1024,
         ge=1024,

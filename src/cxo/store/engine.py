@@ -53,6 +53,8 @@ def _create_engine(url: str, settings: Settings) -> Engine:
     return sa.create_engine(
         url,
         pool_pre_ping=True,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
         connect_args={"connect_timeout": 5},
     )
 

@@ -1,20 +1,22 @@
-"""JSON API for surveys: the instrument library, definitions, versions, states and public links."""
+"""JSON API for surveys: the instrument library, definitions, versions, states, public links,
+distribution, fieldwork, the opt-out list and bounces."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import Body, Path, Query, Request
+from fastapi import Body, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from cxo.governance.service import Principal
-from cxo.surveys import distribute, links, review, service
+from cxo.surveys import distribute, links, optout, review, service
 from cxo.surveys.distribute import Audience
 from cxo.surveys.fieldwork import Fieldwork, fieldwork
 from cxo.surveys.links import LinkRead
 from cxo.surveys.mailer import MailJobs
+from cxo.surveys.optout import OptOutCreate, OptOutRead
 from cxo.surveys.review import ResponsePage
 from cxo.surveys.schemas import InstrumentRead, SurveyDetail, SurveyRead
 from cxo.surveys.yamlio import MAX_DEFINITION_BYTES
@@ -338,3 +340,114 @@ def set_inclusion(
 ) -> None:
     """An analyst's decision to include or exclude a response whatever its flags (audited)."""
     review.set_inclusion(conn, response_id=response_id, include=body.include, actor=principal.actor)
+
+
+# --- opt-outs and bounces -----------------------------------------------------------------------
+
+
+class OptOutPage(BaseModel):
+    total: int
+    items: list[OptOutRead]
+
+
+@router.get("/survey-optouts", response_model=OptOutPage)
+def list_optouts(
+    conn: Conn,
+    principal: Annotated[Principal, api_permission("surveys.distribute")],
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> OptOutPage:
+    """Customers who opted out of survey e-mail, newest first."""
+    total, items = optout.list_optouts(conn, limit=per_page, offset=(page - 1) * per_page)
+    return OptOutPage(total=total, items=items)
+
+
+@router.post("/survey-optouts", response_model=OptOutRead)
+def add_optout(
+    response: Response,
+    conn: WriteConn,
+    principal: Annotated[Principal, api_permission("surveys.distribute")],
+    body: OptOutCreate,
+) -> OptOutRead:
+    """Stop all survey e-mail to a customer (201; 200 if they had opted out already). Audited."""
+    entry, created = optout.add_optout(
+        conn, customer_id=body.customer_id, reason=body.reason, actor=principal.actor
+    )
+    response.status_code = 201 if created else 200
+    return entry
+
+
+@router.delete("/survey-optouts/{customer_id}", status_code=204)
+def remove_optout(
+    conn: WriteConn,
+    principal: Annotated[Principal, api_permission("surveys.distribute")],
+    customer_id: Annotated[int, Path(ge=1, le=2**62)],
+) -> None:
+    """Take a customer off the opt-out list (404 if they were not on it). Audited."""
+    if optout.remove_optout(conn, customer_id=customer_id, actor=principal.actor) is None:
+        from cxo.errors import NotFound
+
+        raise NotFound(f"Customer {customer_id} has not opted out.")
+
+
+@router.post(
+    "/survey-bounces",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/mbox": {"schema": {"type": "string", "format": "binary"}},
+                "message/rfc822": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
+async def upload_bounces(
+    request: Request,
+    settings: SettingsDep,
+    principal: Annotated[Principal, api_permission("surveys.distribute")],
+) -> dict[str, object]:
+    """Read bounces from an mbox (or one message) in the request body, at most 10 MB: hard bounces
+    mark their invitations bounced; the same upload twice changes nothing."""
+    import io
+
+    from cxo.store.engine import connect
+    from cxo.surveys.bounces import (
+        MAX_UPLOAD_BYTES,
+        MailboxTooLarge,
+        apply,
+        read_stream,
+        sort_messages,
+    )
+
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_UPLOAD_BYTES:
+            raise MailboxTooLarge(
+                f"The mailbox is larger than {MAX_UPLOAD_BYTES:,} bytes.",
+                hint="Split it, or run `cxo survey bounces PATH` on the server.",
+            )
+        chunks.append(chunk)
+    found = sort_messages(read_stream(io.BytesIO(b"".join(chunks))))
+    with connect(settings, write=True) as conn:
+        report = apply(
+            conn, found, secret=settings.get_secret_key().encode("utf-8"), actor=principal.actor
+        )
+    result: dict[str, object] = {
+        k: getattr(report, k)
+        for k in (
+            "read",
+            "hard",
+            "soft",
+            "unmatched",
+            "not_bounce",
+            "unreadable",
+            "marked",
+            "already",
+            "kept",
+        )
+    }
+    result["problems"] = [{"message": w, "reason": r} for w, r in report.problems]
+    return result

@@ -271,10 +271,12 @@ def _send_mail() -> None:
         sent = send_invitations(get_settings())
     console.print(
         _(
-            "E-mail: %(sent)s invitations sent, %(failed)s refused, %(reminders)s reminders.",
+            "E-mail: %(sent)s invitations sent, %(failed)s refused, %(reminders)s reminders; "
+            "left out: opted out %(opted_out)s.",
             sent=f"{sent.sent:,}",
             failed=f"{sent.failed:,}",
             reminders=f"{sent.reminders:,}",
+            opted_out=f"{sent.opted_out:,}",
         )
     )
 
@@ -341,13 +343,15 @@ def send(
     console.print(
         _(
             "Wave %(id)s: %(selected)s customers selected, %(queued)s invited, %(capped)s left out "
-            "by the contact cap, %(no_email)s without e-mail, %(unknown)s unknown ids.",
+            "by the contact cap, %(no_email)s without e-mail, %(unknown)s unknown ids; "
+            "left out: opted out %(opted_out)s.",
             id=wave.wave_id,
             selected=f"{wave.selected:,}",
             queued=f"{wave.queued:,}",
             capped=f"{wave.capped:,}",
             no_email=f"{wave.no_email:,}",
             unknown=f"{wave.unknown:,}",
+            opted_out=f"{wave.opted_out:,}",
         )
     )
     if not no_send:
@@ -419,12 +423,14 @@ def run_triggers_command(
         console.print(
             _(
                 "Trigger %(id)s: %(matched)s interactions matched, %(queued)s invited, %(capped)s "
-                "left out by the contact cap, %(no_email)s without e-mail.",
+                "left out by the contact cap, %(no_email)s without e-mail; "
+                "left out: opted out %(opted_out)s.",
                 id=r.trigger_id,
                 matched=f"{r.matched:,}",
                 queued=f"{r.queued:,}",
                 capped=f"{r.capped:,}",
                 no_email=f"{r.no_email:,}",
+                opted_out=f"{r.opted_out:,}",
             )
         )
     if not no_send:
@@ -441,14 +447,11 @@ def fieldwork_command(
 
     with connect(get_settings()) as conn:
         fw = fieldwork(conn, code, by=by.value)
+    stages = ("invited", "sent", "bounced", "delivered", "opened", "started", "completed")
     table = Table(
         _(by.value),
-        _("invited"),
-        _("sent"),
-        _("delivered"),
-        _("opened"),
-        _("started"),
-        _("completed"),
+        *(_(f) for f in stages),
+        _("opted out"),
         _("Response rate"),
         title=_("Fieldwork of %(code)s", code=code),
     )
@@ -456,13 +459,121 @@ def fieldwork_command(
         rate = f"{r.response_rate:.1%}" if r.response_rate is not None else "—"
         table.add_row(
             _(r.key) if r.key in ("total", "link", "email", "trigger") else r.key,
-            *(
-                f"{getattr(r, f):,}"
-                for f in ("invited", "sent", "delivered", "opened", "started", "completed")
-            ),
+            *(f"{getattr(r, f):,}" for f in stages),
+            f"{r.opted_out:,}",
             rate,
         )
     console.print(table)
+
+
+# --- opt-outs and bounces ----------------------------------------------------------------------
+
+
+@app.command("opt-out")
+def opt_out_command(
+    customer_id: Annotated[int, typer.Argument(min=1, help="The customer's id.")],
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (kept with the entry).")
+    ] = None,
+) -> None:
+    """Stop all survey e-mail to a customer (and customers merged with them); audited."""
+    from cxo.surveys.optout import add_optout
+
+    with connect(get_settings(), write=True) as conn:
+        entry, created = add_optout(
+            conn, customer_id=customer_id, reason=reason[:300] if reason else None, actor=CLI_ACTOR
+        )
+    if created:
+        console.print(_("Customer %(id)s is opted out of survey e-mail.", id=entry.customer_id))
+    else:
+        console.print(
+            _(
+                "Customer %(id)s has been opted out since %(since)s.",
+                id=entry.customer_id,
+                since=entry.since.strftime("%Y-%m-%d"),
+            )
+        )
+
+
+@app.command("opt-in")
+def opt_in_command(
+    customer_id: Annotated[int, typer.Argument(min=1, help="The customer's id.")],
+) -> None:
+    """Take a customer off the opt-out list (invitations withheld meanwhile are not sent); audited."""
+    from cxo.surveys.optout import remove_optout
+
+    with connect(get_settings(), write=True) as conn:
+        before = remove_optout(conn, customer_id=customer_id, actor=CLI_ACTOR)
+    if before is None:
+        console.print(_("Customer %(id)s was not opted out.", id=customer_id))
+    else:
+        console.print(_("Customer %(id)s may get survey e-mail again.", id=before.customer_id))
+
+
+@app.command("opt-outs")
+def opt_outs_command(
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100_000, help="Rows to show.")] = 50,
+) -> None:
+    """List customers who opted out of survey e-mail, newest first."""
+    from cxo.surveys.optout import SOURCE_LABELS, list_optouts
+
+    with connect(get_settings()) as conn:
+        total, rows = list_optouts(conn, limit=limit)
+    if not rows:
+        console.print(_("Nobody has opted out of survey e-mail."))
+        return
+    table = Table(
+        _("Customer"), _("Since"), _("Source"), _("Invitation"), _("Reason"),
+        title=_("Opted out of survey e-mail: %(n)s", n=f"{total:,}"),
+    )  # fmt: skip
+    for r in rows:
+        table.add_row(
+            str(r.customer_id),
+            r.since.strftime("%Y-%m-%d %H:%M"),
+            _(SOURCE_LABELS.get(r.source, r.source)),
+            str(r.invitation_id or ""),
+            escape(r.reason or ""),
+        )
+    console.print(table)
+
+
+@app.command("bounces")
+def bounces_command(
+    path: Annotated[
+        Path, typer.Argument(help="An mbox file or a Maildir folder from the bounce mailbox.")
+    ],
+) -> None:
+    """Read bounces: hard bounces mark their invitations bounced; running twice changes nothing."""
+    from cxo.surveys.bounces import apply, read_mailbox, sort_messages
+
+    settings = get_settings()
+    with console.status(_("Reading bounces…")):
+        found = sort_messages(read_mailbox(path))
+        with connect(settings, write=True) as conn:
+            report = apply(
+                conn, found, secret=settings.get_secret_key().encode("utf-8"), actor=CLI_ACTOR
+            )
+    console.print(
+        _(
+            "Read %(read)s messages: %(hard)s hard bounces (%(marked)s invitations marked "
+            "bounced, %(already)s already marked, %(kept)s left alone because the link was opened), "
+            "%(soft)s soft bounces (nothing changes), %(unmatched)s bounces that match no "
+            "invitation, %(not_bounce)s not bounces, %(unreadable)s unreadable.",
+            read=f"{report.read:,}",
+            hard=f"{report.hard:,}",
+            marked=f"{report.marked:,}",
+            already=f"{report.already:,}",
+            kept=f"{report.kept:,}",
+            soft=f"{report.soft:,}",
+            unmatched=f"{report.unmatched:,}",
+            not_bounce=f"{report.not_bounce:,}",
+            unreadable=f"{report.unreadable:,}",
+        )
+    )
+    for where, reason in report.problems:
+        console.print(escape(f"  {where}: {_(reason)}"))
+    if report.unreadable > len(report.problems):
+        console.print(_("  … and %(n)s more.", n=f"{report.unreadable - len(report.problems):,}"))
 
 
 _mount_exchange()

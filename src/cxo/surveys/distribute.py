@@ -7,7 +7,12 @@ while reminders can still repeat the same link.
 
 The **contact cap** (``CXO_SURVEY_CONTACT_CAP_DAYS``) holds across all surveys: a customer invited
 to any survey within the cap is left out (and counted as such) — including customers already
-queued by an earlier wave.
+queued by an earlier wave. Customers on the **opt-out list** (``survey_optouts``, see
+:mod:`cxo.surveys.optout`) are never invited, and counted as "opted out".
+
+Unsubscribe links and the bounce reference in each e-mail are *sealed* invitation ids
+(:func:`sealed_token`): they name the invitation without showing its id or the customer's, need
+no stored state, and cannot be forged without the secret key.
 
 Pure planning (who is eligible, what a trigger matches) takes rows and ``now``; the functions that
 write take a connection and leave the transaction to the caller. Sending e-mail is in
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -35,7 +41,7 @@ from cxo.governance import audit
 from cxo.interactions.models import interactions
 from cxo.store.bulk import append_rows, next_ids
 from cxo.store.metadata import utcnow
-from cxo.surveys.models import invitations, survey_triggers, survey_waves, surveys
+from cxo.surveys.models import invitations, survey_optouts, survey_triggers, survey_waves, surveys
 from cxo.surveys.respond import token_hash
 
 MAX_LIST = 1_000_000
@@ -45,6 +51,101 @@ def invitation_token(secret: bytes, invitation_id: int) -> str:
     """The invitation's link token: HMAC of its id under the server's secret (32 characters)."""
     digest = hmac.new(secret, f"invitation:{invitation_id}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
+
+
+# --- sealed invitation ids (unsubscribe tokens, bounce references) ----------------------------
+_ROUNDS = (
+    4  # a 4-round Feistel network on a PRF is a strong pseudorandom permutation (Luby-Rackoff)
+)
+_TAG = 12  # bytes of MAC: 96 bits
+SEALED_LENGTH = 27  # characters: base64url of 8 + 12 bytes
+
+
+@functools.lru_cache(maxsize=16)
+def _seal_key(secret: bytes, purpose: str) -> bytes:
+    return hmac.digest(secret, f"sealed:{purpose}".encode(), "sha256")
+
+
+def _round(key: bytes, n: int, half: int) -> int:
+    # Keyed BLAKE2b is a PRF and costs a fifth of an HMAC (two tokens go into every e-mail).
+    mac = hashlib.blake2b(bytes((n,)) + half.to_bytes(4, "big"), key=key, digest_size=4)
+    return int.from_bytes(mac.digest(), "big")
+
+
+def _tag(key: bytes, invitation_id: int) -> bytes:
+    return hashlib.blake2b(
+        b"t" + invitation_id.to_bytes(8, "big"), key=key, digest_size=_TAG
+    ).digest()
+
+
+def sealed_token(secret: bytes, purpose: str, invitation_id: int) -> str:
+    """The invitation id under a keyed permutation plus a MAC, for links that must name an
+    invitation without showing its id: ``purpose`` separates uses ("optout", "bounce")."""
+    if not 0 <= invitation_id < 2**64:
+        raise ValueError("invitation id out of range")
+    key = _seal_key(secret, purpose)
+    left, right = invitation_id >> 32, invitation_id & 0xFFFFFFFF
+    for n in range(_ROUNDS):
+        left, right = right, left ^ _round(key, n, right)
+    raw = left.to_bytes(4, "big") + right.to_bytes(4, "big") + _tag(key, invitation_id)
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def open_sealed(secret: bytes, purpose: str, token: str) -> int | None:
+    """The invitation id in a sealed token, or None if it is malformed or was not made with this
+    key and purpose."""
+    if len(token) != SEALED_LENGTH or not token.isascii():
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=")
+    except ValueError:
+        return None
+    if len(raw) != 8 + _TAG or base64.urlsafe_b64encode(raw).decode().rstrip("=") != token:
+        return None  # one spelling per token: spare bits of the last character must be zero
+    key = _seal_key(secret, purpose)
+    left, right = int.from_bytes(raw[:4], "big"), int.from_bytes(raw[4:8], "big")
+    for n in reversed(range(_ROUNDS)):
+        left, right = right ^ _round(key, n, left), left
+    invitation_id = (left << 32) | right
+    return invitation_id if hmac.compare_digest(_tag(key, invitation_id), raw[8:]) else None
+
+
+def optout_token(secret: bytes, invitation_id: int) -> str:
+    """The token of the invitation's unsubscribe link ``/s/u/<token>``."""
+    return sealed_token(secret, "optout", invitation_id)
+
+
+def bounce_ref(secret: bytes, invitation_id: int) -> str:
+    """The reference in the ``X-Cxo-Invitation`` header and Message-ID that bounces are matched on."""
+    return sealed_token(secret, "bounce", invitation_id)
+
+
+# --- the opt-out list --------------------------------------------------------------------------
+
+
+def opted_out_select() -> sa.Select[Any]:
+    """Ids of every customer on the opt-out list, with the customers merged with them (an
+    opt-out holds for the surviving customer and every alias)."""
+    listed = customers.alias("listed")
+    member = customers.alias("member")
+    return (
+        sa.select(member.c.id)
+        .select_from(
+            survey_optouts.join(listed, listed.c.id == survey_optouts.c.customer_id).join(
+                member,
+                sa.func.coalesce(member.c.merged_into_id, member.c.id)
+                == sa.func.coalesce(listed.c.merged_into_id, listed.c.id),
+            )
+        )
+        .distinct()
+    )
+
+
+def opted_out_ids(conn: Connection) -> set[int]:
+    """Customers who must not get survey e-mail (see :func:`opted_out_select`)."""
+    if conn.execute(sa.select(survey_optouts.c.id).limit(1)).first() is None:
+        return set()  # the usual case costs one cheap query
+    return {int(r[0]) for r in conn.execute(opted_out_select())}
 
 
 class Audience(BaseModel):
@@ -73,6 +174,7 @@ class WaveSummary:
     capped: int = 0
     no_email: int = 0
     unknown: int = 0
+    opted_out: int = 0
 
 
 def _live_survey_id(conn: Connection, code: str) -> int:
@@ -90,12 +192,14 @@ def _live_survey_id(conn: Connection, code: str) -> int:
 
 
 def recently_contacted(conn: Connection, *, since: dt.datetime) -> set[int]:
-    """Customers invited to any survey since ``since`` (sent or still queued)."""
+    """Customers invited to any survey since ``since`` (sent or still queued; an invitation
+    withheld because the customer opted out contacted nobody)."""
     rows = conn.execute(
         sa.select(invitations.c.customer_id)
         .where(
             invitations.c.customer_id.is_not(None),
             sa.func.coalesce(invitations.c.sent_at, invitations.c.created_at) >= since,
+            sa.func.coalesce(invitations.c.status, "queued") != "opted_out",
         )
         .distinct()
     )
@@ -201,9 +305,12 @@ def create_wave(
     capped = (
         recently_contacted(conn, since=now - dt.timedelta(days=cap_days)) if cap_days else set()
     )
+    opted_out = opted_out_ids(conn)
     recipients: list[tuple[int, str | None, str | None]] = []
     for r in rows:
-        if r.id in capped:
+        if r.id in opted_out:
+            summary.opted_out += 1
+        elif r.id in capped:
             summary.capped += 1
         elif not r.email:
             summary.no_email += 1
@@ -226,6 +333,7 @@ def create_wave(
         "capped": summary.capped,
         "no_email": summary.no_email,
         "unknown": summary.unknown,
+        "opted_out": summary.opted_out,
     }
     conn.execute(
         survey_waves.update()
@@ -323,6 +431,7 @@ class TriggerRun:
     capped: int = 0
     no_email: int = 0
     waiting: int = 0
+    opted_out: int = 0
 
 
 STALE_DAYS = 14  # events older than this when first seen are not surveyed
@@ -432,6 +541,7 @@ def run_triggers(
         capped = (
             recently_contacted(conn, since=now - dt.timedelta(days=cap_days)) if cap_days else set()
         )
+        opted_out = opted_out_ids(conn)
         recipients: list[tuple[int, str | None, str | None]] = []
         sources: list[int | None] = []
         seen: set[int] = set()
@@ -439,7 +549,9 @@ def run_triggers(
             if e.at < stale_before:
                 continue
             run.matched += 1
-            if e.customer_id in capped or e.customer_id in seen:
+            if e.customer_id in opted_out:
+                run.opted_out += 1
+            elif e.customer_id in capped or e.customer_id in seen:
                 run.capped += 1
             elif not e.email:
                 run.no_email += 1

@@ -1,11 +1,14 @@
-"""The fieldwork monitor: invited, sent, delivered, opened, started, completed and response rate
-of a survey, by segment, channel or wave, and day by day.
+"""The fieldwork monitor: invited, sent, bounced, delivered, opened, started, completed and
+response rate of a survey, by segment, channel or wave, and day by day.
 
 Counts come straight from invitations and responses (every version of the survey code), so they
-reconcile: completed ≤ started ≤ opened ≤ delivered ≤ sent ≤ invited for invitations. Responses
-through public links have no invitation; they appear under the channel ``link`` with started and
-completed only. The response rate is completed / delivered (AAPOR RR1 with delivered invitations
-as the eligible base).
+reconcile: delivered = sent − bounced, completed ≤ started ≤ opened ≤ sent ≤ invited for
+invitations. "Failed" invitations were refused by the SMTP server and never sent; "bounced" ones
+were accepted and a hard bounce came back (:mod:`cxo.surveys.bounces`). "Opted out" counts the
+invitees who are on the opt-out list now (whether their invitation was withheld or they left after
+it arrived). Responses through public links have no invitation; they appear under the channel
+``link`` with started and completed only. The response rate is completed / delivered (AAPOR RR1
+with delivered invitations as the eligible base).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
+from cxo.surveys.distribute import opted_out_select
 from cxo.surveys.models import invitations, responses, surveys
 from cxo.vocabulary import N_
 
@@ -25,6 +29,7 @@ BREAKDOWNS = (N_("total"), N_("segment"), N_("channel"), N_("wave"))
 STAGES = (
     N_("invited"),
     N_("sent"),
+    N_("bounced"),
     N_("delivered"),
     N_("opened"),
     N_("started"),
@@ -38,6 +43,8 @@ class FieldworkRow(BaseModel):
     sent: int = 0
     delivered: int = 0
     failed: int = 0
+    bounced: int = 0
+    opted_out: int = 0
     opened: int = 0
     started: int = 0
     completed: int = 0
@@ -107,8 +114,15 @@ def fieldwork(conn: Connection, code: str, *, by: Breakdown = "total") -> Fieldw
             key,
             sa.func.count().label("invited"),
             _count(invitations.c.sent_at.is_not(None)).label("sent"),
-            _count(invitations.c.delivered_at.is_not(None)).label("delivered"),
+            _count(
+                sa.and_(
+                    invitations.c.sent_at.is_not(None),
+                    sa.func.coalesce(invitations.c.status, "sent") != "bounced",
+                )
+            ).label("delivered"),
             _count(invitations.c.status == "failed").label("failed"),
+            _count(invitations.c.status == "bounced").label("bounced"),
+            _count(invitations.c.customer_id.in_(opted_out_select())).label("opted_out"),
             _count(invitations.c.opened_at.is_not(None)).label("opened"),
             _count(resp.c.invitation_id.is_not(None)).label("started"),
             sa.func.coalesce(sa.func.sum(resp.c.completed), 0).label("completed"),
@@ -125,6 +139,8 @@ def fieldwork(conn: Connection, code: str, *, by: Breakdown = "total") -> Fieldw
             sent=int(r.sent or 0),
             delivered=int(r.delivered or 0),
             failed=int(r.failed or 0),
+            bounced=int(r.bounced or 0),
+            opted_out=int(r.opted_out or 0),
             opened=int(r.opened or 0),
             started=int(r.started or 0),
             completed=int(r.completed or 0),
@@ -141,7 +157,17 @@ def fieldwork(conn: Connection, code: str, *, by: Breakdown = "total") -> Fieldw
         rows.append(FieldworkRow(key="link", started=int(link[0]), completed=int(link[1] or 0)))
     total = FieldworkRow(key="total")
     for r in rows:
-        for f in ("invited", "sent", "delivered", "failed", "opened", "started", "completed"):
+        for f in (
+            "invited",
+            "sent",
+            "delivered",
+            "failed",
+            "bounced",
+            "opted_out",
+            "opened",
+            "started",
+            "completed",
+        ):
             setattr(total, f, getattr(total, f) + getattr(r, f))
     return Fieldwork(survey_code=code, by=by, rows=rows, total=total, days=_days(conn, ids))
 

@@ -1,5 +1,5 @@
 """Voice-of-the-customer tables: instruments, surveys, waves, links, triggers, invitations,
-responses, answers.
+responses, answers, and the survey opt-out list.
 
 Columns added to existing tables after the first release are nullable, without foreign keys or
 CHECK constraints: DuckDB cannot add such columns to a table other tables reference. The service
@@ -45,7 +45,9 @@ surveys = sa.Table(
     sa.UniqueConstraint("code", "version"),
 )
 
-INVITATION_STATUSES = ("queued", "sent", "failed", "bounced")
+# queued → sent | failed (refused at SMTP time) | opted_out (the customer opted out before it
+# went); sent → bounced (a hard bounce came back, see cxo.surveys.bounces).
+INVITATION_STATUSES = ("queued", "sent", "failed", "bounced", "opted_out")
 
 survey_waves = sa.Table(
     "survey_waves",
@@ -128,10 +130,43 @@ invitations = sa.Table(
     sa.Column("reminders_sent", sa.Integer, server_default="0"),
     sa.Column("last_reminder_at", sa.DateTime(timezone=True)),
     sa.Column("interaction_id", sa.BigInteger, comment="The interaction that triggered it"),
+    sa.Column("bounced_at", sa.DateTime(timezone=True), comment="When a hard bounce came back"),
     created_at(),
 )
 sa.Index("ix_invitations_customer_sent", invitations.c.customer_id, invitations.c.sent_at)
 sa.Index("ix_invitations_wave_id", invitations.c.wave_id)
+
+OPTOUT_SOURCES = ("link", "one_click", "analyst")
+
+survey_optouts = sa.Table(
+    "survey_optouts",
+    metadata,
+    id_column("survey_optouts"),
+    sa.Column(
+        "customer_id",
+        sa.BigInteger,
+        sa.ForeignKey("customers.id"),
+        nullable=False,
+        unique=True,
+        comment="Also holds for the customers merged with this one",
+    ),
+    sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+    sa.Column(
+        "source",
+        sa.String(20),
+        nullable=False,
+        comment="link (the unsubscribe page), one_click (RFC 8058 from a mail client), analyst",
+    ),
+    sa.Column(
+        "invitation_id",
+        sa.BigInteger,
+        sa.ForeignKey("invitations.id"),
+        comment="The invitation whose unsubscribe link was used",
+    ),
+    sa.Column("reason", sa.String(300)),
+    sa.Column("created_by", sa.String(100), comment="The analyst, for source analyst"),
+    enum_check("source", OPTOUT_SOURCES, "source"),
+)
 
 RESPONSE_STATES = ("in_progress", "completed")
 

@@ -30,6 +30,7 @@ from cxo.settings import Settings, get_settings
 from cxo.store.engine import connect
 from cxo.surveys import api as surveys_api
 from cxo.surveys import exchange_api as surveys_exchange_api
+from cxo.surveys import optout as surveys_optout
 from cxo.surveys import pages as surveys_pages
 from cxo.surveys import public as surveys_public
 from cxo.surveys.intake import Intake
@@ -49,6 +50,7 @@ PAGE_ROUTERS = (
     customers_pages.router,
     imports_pages.router,
     surveys_pages.router,
+    surveys_optout.router,
     overview_pages.router,
 )
 API_ROUTERS = (

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uvicorn
 
 from cxo.cli_support import _, console
+from cxo.errors import ConfigError
 from cxo.governance import service as gov
 from cxo.governance.schemas import UserCreate
 from cxo.settings import get_settings
 from cxo.store.bootstrap import init_store
-from cxo.store.engine import connect
+from cxo.store.engine import connect, dispose_engines
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo"  # noqa: S105  (the documented demo login, on 127.0.0.1 only)
@@ -41,13 +42,21 @@ def prepare_demo() -> None:
     )
 
 
-def run(*, host: str, port: int) -> None:
-    """Serve the app (after making sure the store schema is current)."""
+def run(*, host: str, port: int, workers: int = 1) -> None:
+    """Serve the app (after making sure the store schema is current).
+
+    With ``workers`` > 1 (PostgreSQL only) uvicorn starts that many processes, each building the
+    app from the environment's settings.
+    """
     from cxo.web.app import create_app
 
     settings = get_settings()
+    if workers > 1 and settings.is_duckdb:
+        raise ConfigError(
+            _("Several server processes need a PostgreSQL store."),
+            hint=_("A DuckDB file has one writing process; use --workers 1 or CXO_DATABASE_URL."),
+        )
     init_store(settings)
-    app = create_app(settings)
     console.print(
         _(
             "cxo is serving on http://%(host)s:%(port)s — press Ctrl+C to stop.",
@@ -55,4 +64,17 @@ def run(*, host: str, port: int) -> None:
             port=port,
         )
     )
+    if workers > 1:
+        dispose_engines()  # each worker process opens its own connections
+        uvicorn.run(
+            "cxo.web.app:create_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="warning",
+            proxy_headers=True,
+        )
+        return
+    app = create_app(settings)
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True)
