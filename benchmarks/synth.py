@@ -7,7 +7,8 @@ Targets (issue 3): at least 50,000 customers/s with all their records; peak RSS 
 Generation runs in a child process so its peak RSS is measured alone. Besides wall time the
 benchmark reports the CPU time of all generating processes per customer, which is less sensitive
 to other work on a shared machine than wall time, and the load average before and after the run
-(`os.getloadavg`).
+(`os.getloadavg`). Worker processes are forked on Linux; set ``CXO_SYNTH_START_METHOD=spawn`` to
+measure spawned ones (they import numpy, pyarrow and the generator first).
 """
 
 from __future__ import annotations

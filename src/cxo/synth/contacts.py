@@ -143,10 +143,24 @@ def _null_where(mask: np.ndarray, values: pa.Array) -> pa.Array:
 
 def _select(conds: list[np.ndarray], values: list[pa.Array], default: pa.Array) -> pa.Array:
     """Like ``np.select`` on Arrow arrays: the first true condition picks the value."""
-    out = default
-    for cond, value in zip(reversed(conds), reversed(values), strict=True):
-        out = pc.if_else(_mask(cond), value, out)
-    return out
+    arrays = [default, *values]
+    if len(conds) < 2 or not all(
+        isinstance(a, pa.Array) and a.type == default.type and len(a) == len(default)
+        for a in arrays
+    ):
+        out = default
+        for cond, value in zip(reversed(conds), reversed(values), strict=True):
+            out = pc.if_else(_mask(cond), value, out)
+        return out
+    # Several choices: one take from the candidates laid end to end (each if_else would copy
+    # every string again).
+    n = len(default)
+    which = np.select([np.asarray(c, dtype=bool) for c in conds], np.arange(1, len(arrays)), 0)
+    return pa.concat_arrays(arrays).take(pa.array(which * n + np.arange(n)))
+
+
+def _flat(a: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
 
 
 def _join(*parts: pa.Array | str, sep: str = "") -> pa.Array:
@@ -159,7 +173,25 @@ def _slice(a: pa.Array, start: int, stop: int | None = None) -> pa.Array:
 
 def _fixed(a: np.ndarray) -> pa.Array:
     """Arrow strings from a fixed-width bytes array."""
-    return pa.array(a).cast(pa.string())
+    return fixed_width_strings(a)
+
+
+def fixed_width_strings(a: np.ndarray) -> pa.Array:
+    """Arrow strings from a 1-d fixed-width bytes array (``S<k>``), without copying its bytes.
+
+    The array's buffer becomes the strings' data buffer as it is (offsets ``0, k, 2k, …``). Only
+    for ASCII without NUL bytes, where that equals ``pa.array(a).cast(pa.string())`` (numpy would
+    strip trailing NULs; non-ASCII bytes would need UTF-8 validation); otherwise that path.
+    """
+    a = np.ascontiguousarray(a)
+    width = a.dtype.itemsize
+    raw = a.view(np.uint8)
+    if a.dtype.kind != "S" or a.ndim != 1 or width == 0 or a.size * width >= 2**31:
+        return pa.array(a).cast(pa.string())
+    if raw.size and (raw.min() == 0 or raw.max() >= 128):
+        return pa.array(a).cast(pa.string())
+    offsets = np.arange(0, (a.size + 1) * width, width, dtype=np.int32)
+    return pa.StringArray.from_buffers(a.size, pa.py_buffer(offsets), pa.py_buffer(raw))
 
 
 def _digits(rng: np.random.Generator, n: int, k: int) -> pa.Array:
@@ -241,17 +273,34 @@ def _emails(
     d2, d3 = _digits(rng, n, 2), _digits(rng, n, 3)
     has_eng = _str_np(pc.not_equal(eng, "")).astype(bool)
     qq = (market == "CN") & (pattern == 4)
-    local = _select(
+    qq_number = rng.integers(10_000_000, 3_000_000_000, n)
+    # Each row's pattern is rendered for that row only (not every pattern for every row).
+    which = np.select(
         [qq, pattern == 0, pattern == 1, pattern == 2, (pattern == 3) & has_eng],
-        [
-            _num(rng.integers(10_000_000, 3_000_000_000, n)),
-            _join(giv, fam, sep="."),
-            _join(fam, giv, d2),
-            _join(_slice(giv, 0, 1), fam, d3),
-            _join(eng, _join(fam, d2), sep="."),
-        ],
-        _join(fam, _join(giv, _num(birth_year % 100, 2)), sep="_"),
+        [1, 2, 3, 4, 5],
+        0,
     )
+    rows = [np.flatnonzero(which == k) for k in range(6)]
+    parts: list[pa.Array] = []
+    for k, r in enumerate(rows):
+        at = pa.array(r)
+        if k == 0:
+            year = _num(birth_year[r] % 100, 2)
+            parts.append(_join(fam.take(at), _join(giv.take(at), year), sep="_"))
+        elif k == 1:
+            parts.append(_num(qq_number[r]))
+        elif k == 2:
+            parts.append(_join(giv.take(at), fam.take(at), sep="."))
+        elif k == 3:
+            parts.append(_join(fam.take(at), giv.take(at), d2.take(at)))
+        elif k == 4:
+            parts.append(_join(_slice(giv.take(at), 0, 1), fam.take(at), d3.take(at)))
+        else:
+            parts.append(_join(eng.take(at), _join(fam.take(at), d2.take(at)), sep="."))
+    order = np.concatenate(rows)
+    inverse = np.empty(n, np.int64)
+    inverse[order] = np.arange(n)
+    local = pa.concat_arrays([_flat(x) for x in parts]).take(pa.array(inverse))
     domains = [d for m in ("CN", "HK", "EN") for d in _DOMAINS[m]]
     offset = {"CN": 0, "HK": len(_DOMAINS["CN"]), "EN": len(_DOMAINS["CN"]) + len(_DOMAINS["HK"])}
     u = rng.random(n)

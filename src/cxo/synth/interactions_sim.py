@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 from pydantic import BaseModel, Field, model_validator
 
+from cxo.synth.contacts import fixed_width_strings
 from cxo.synth.context import ChunkContext
 
 if TYPE_CHECKING:
@@ -220,8 +221,25 @@ def _strings(values: tuple[str, ...] | list[str], idx: NDArray[np.int64]) -> pa.
 
 
 def _ids(prefix: str, n: int) -> pa.Array:
-    nums = pc.cast(pa.array(np.arange(1, n + 1, dtype=np.int64)), pa.string())
-    return pc.binary_join_element_wise(prefix, pc.utf8_lpad(nums, width=7, padding="0"), "")
+    """``prefix`` + 1, 2, … ``n`` zero-padded to seven digits (``IX-00003-0000042``)."""
+    if n >= 10**7 or not prefix.isascii():  # wider numbers: the general (slower) way
+        nums = pc.cast(pa.array(np.arange(1, n + 1, dtype=np.int64)), pa.string())
+        return pc.binary_join_element_wise(prefix, pc.utf8_lpad(nums, width=7, padding="0"), "")
+    head = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    pairs = np.empty((n, 4), dtype=np.uint16)  # the number as eight digits, two at a time
+    nums = np.arange(1, n + 1, dtype=np.int32)
+    for k in range(3, -1, -1):
+        nums, pair = np.divmod(nums, 100)
+        pairs[:, k] = _PAIRS[pair]
+    out = np.empty((n, head.size + 7), dtype=np.uint8)
+    out[:, : head.size] = head
+    out[:, head.size :] = pairs.view(np.uint8).reshape(n, 8)[:, 1:]  # seven digits
+    return fixed_width_strings(out.view(f"S{head.size + 7}").ravel())
+
+
+_PAIRS: Final = np.frombuffer(
+    "".join(f"{i:02d}" for i in range(100)).encode(), dtype=np.uint16
+)  # "00", "01", … "99" as two-byte units
 
 
 def _timestamps(

@@ -497,16 +497,17 @@ def generate(persons: pa.Table, ctx: ChunkContext, params: VoiceParams) -> dict[
     rng = ctx.rng(Stream.VOICE)
     n = persons.num_rows
     relation = persons["relationship_orientation"].to_numpy()
-    crm = persons["crm_id"].to_numpy(zero_copy_only=False)
-    has_crm = np.array([c is not None for c in crm], dtype=bool)
+    has_crm = persons["crm_id"].is_valid().to_numpy(zero_copy_only=False).astype(bool)
     invited = (rng.random(n) < params.invite_rate) & has_crm
     p_resp = np.clip(params.response_rate * (0.6 + 0.8 * relation), 0, 1)
     idx = np.flatnonzero(invited & (rng.random(n) < p_resp))
     r = idx.size
 
-    seg_names = persons["segment"].to_numpy(zero_copy_only=False)[idx]
-    market = persons["market"].to_numpy(zero_copy_only=False)[idx]
-    city = persons["city"].to_numpy(zero_copy_only=False)[idx]
+    # Only the respondents' values become Python strings (take first).
+    take = pa.array(idx, pa.int64())
+    seg_names = persons["segment"].take(take).to_numpy(zero_copy_only=False)
+    market = persons["market"].take(take).to_numpy(zero_copy_only=False)
+    city = persons["city"].take(take).to_numpy(zero_copy_only=False)
     person_id = persons["person_id"].to_numpy()[idx]
     seg = np.array([SEGMENTS.index(s) for s in seg_names], dtype=np.int64)
 
@@ -626,7 +627,7 @@ def generate(persons: pa.Table, ctx: ChunkContext, params: VoiceParams) -> dict[
     # originals hold None, copies the id of the response they copy
     dup_source = np.concatenate([np.full(r, None, object), rid[dup_of]])[order]
 
-    crm_ref = crm[idx][rows]
+    crm_ref = persons["crm_id"].take(take).to_numpy(zero_copy_only=False)[rows]
     ts = pa.timestamp("s", tz="UTC")
     responses = pa.table(
         {

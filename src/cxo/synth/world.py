@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import queue
 import shutil
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -130,10 +131,10 @@ def _feed(
     running: dict[Future[dict[str, int]], ChunkContext] = {}
     try:
         while True:
-            with lock:
-                while len(running) < slots and todo:
-                    ctx = todo.popleft()
-                    running[submit(ctx)] = ctx
+            with lock:  # taken, not held while submitting: a submit can block (spawn start-up)
+                taken = [todo.popleft() for _ in range(min(slots - len(running), len(todo)))]
+            for ctx in taken:
+                running[submit(ctx)] = ctx
             if not running:
                 return
             done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -143,16 +144,27 @@ def _feed(
         results.put(None)
 
 
+def _start_method() -> str:
+    """``fork`` on Linux: a worker starts in milliseconds instead of re-importing numpy, pyarrow
+    and the generator (2-3 s of CPU each). Elsewhere ``spawn`` (fork is unsafe on macOS).
+    ``CXO_SYNTH_START_METHOD`` overrides (for tests and measurements)."""
+    wanted = os.environ.get("CXO_SYNTH_START_METHOD")
+    if wanted:
+        return wanted
+    linux = sys.platform.startswith("linux")
+    return "fork" if linux and "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
 def _written(
     config: SynthConfig, out: Path, csv: bool, workers: int
 ) -> Iterator[tuple[ChunkContext, dict[str, int]]]:
-    """Chunks generated and written by this process and ``workers - 1`` spawned processes.
+    """Chunks generated and written by this process and ``workers - 1`` worker processes.
 
     Each chunk depends only on (seed, chunk index) and is written to its own part files, so the
     output is the same for any ``workers`` and in whatever order chunks finish (they are yielded
     as they finish). The pool takes chunks from the front of the list, this process from the
-    back: it starts at once, while the pool's processes are still importing (a few seconds each),
-    and nobody waits at the end for a chunk queued behind another.
+    back: it starts at once (with ``spawn``, while the pool's processes are still importing), and
+    nobody waits at the end for a chunk queued behind another.
     """
     todo = deque(chunks(config))
     if workers <= 1 or len(todo) <= 1:
@@ -164,12 +176,17 @@ def _written(
     lock = threading.Lock()
     results: queue.SimpleQueue[tuple[ChunkContext, Future[dict[str, int]]] | None]
     results = queue.SimpleQueue()
+    method = _start_method()
     with ProcessPoolExecutor(
         workers - 1,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=multiprocessing.get_context(method),
         initializer=_init_worker,
         initargs=(tables,),
     ) as pool:
+        if method == "fork":
+            # Forked processes start at once with everything imported (and the Beta table built
+            # above); fork them now, from this thread, before any generating work runs here.
+            pool.submit(int).result()
         feeder = threading.Thread(
             target=_feed,
             args=(
