@@ -365,3 +365,96 @@ def test_hokkien_romanisation_for_singapore() -> None:
     crm = out["crm_customers"].to_pandas().merge(df, on="source_record_id")
     shown = crm[crm.hokkien]
     assert (shown.family_name.isin(set(hok.family_name_latin)) | shown.name_order).all()
+
+
+def _luhn_ok(number: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(number)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def test_crm_customer_numbers_are_distinct_and_check_digited() -> None:
+    persons, out = _big()
+    crm = out["crm_customers"]
+    numbers = crm["customer_no"].to_pylist()
+    assert crm["customer_no"].null_count == 0
+    assert len(set(numbers)) == len(numbers)  # a duplicate CRM record has its own number
+    assert all(re.fullmatch(r"\d{10}", v) and _luhn_ok(v) for v in numbers)
+    # the truth holds each person's first CRM record's number
+    rp = _record_persons("crm")
+    first = ~_noise("crm")["duplicate"]
+    own = crm.sort_by("source_record_id")["customer_no"].to_numpy(zero_copy_only=False)
+    assert (own[first] == rp["customer_no"].to_numpy(zero_copy_only=False)[first]).all()
+    # and numbers of other chunks and seeds never collide with these
+    other = systems.customer_number(11, persons["person_id"].to_numpy() + persons.num_rows)
+    assert not set(other.to_pylist()) & set(numbers)
+    assert not _luhn_ok(numbers[0][:-1] + str((int(numbers[0][-1]) + 1) % 10))
+
+
+def test_verified_callers_carry_a_crm_customer_number() -> None:
+    p = IdentityParams()
+    persons, out = _big()
+    noise = _noise("cti")
+    rp = _record_persons("cti")
+    cti = out["cti_callers"].sort_by("source_record_id")
+    assert cti["source_record_id"].equals(rp["source_record_id"])
+    verified, other = noise["verified"], noise["other_holder"]
+    _assert_rate(verified, p.cti_verified_rate)
+    hh = rp["household_id"].to_numpy()
+    with_others = np.bincount(persons["household_id"].to_numpy())[hh] > 1
+    _assert_rate(other[verified & with_others], p.cti_other_holder_rate)
+    assert not other[~(verified & with_others)].any()
+    number = cti["customer_no"].to_numpy(zero_copy_only=False)
+    assert (number[~verified] == None).all()  # noqa: E711
+    # each verified number is a CRM record's: the caller's own, or a household member's
+    crm = out["crm_customers"].join(
+        out["truth/record_person"].filter(
+            pc.equal(out["truth/record_person"]["source_system"], "crm")
+        ),
+        "source_record_id",
+    )
+    holder = dict(zip(crm["customer_no"].to_pylist(), crm["person_id"].to_pylist(), strict=True))
+    household = dict(
+        zip(persons["person_id"].to_pylist(), persons["household_id"].to_pylist(), strict=True)
+    )
+    pid = rp["person_id"].to_pylist()
+    for i in np.flatnonzero(verified):
+        owner = holder[number[i]]
+        if other[i]:
+            assert owner != pid[i] and household[owner] == household[pid[i]]
+        else:
+            assert owner == pid[i]
+    # persons with two CRM records are verified on either
+    noise_all = out["truth/record_noise"]
+    second = set(noise_all.filter(noise_all["duplicate"])["source_record_id"].to_pylist())
+    on_second = [
+        n
+        for n, r in zip(
+            crm["customer_no"].to_pylist(), crm["source_record_id"].to_pylist(), strict=True
+        )
+        if r in second
+    ]
+    assert len(set(on_second) & set(number[verified & ~other].tolist())) > 20
+    for system in ("crm", "web", "branch"):
+        assert not (_noise(system)["verified"] | _noise(system)["other_holder"]).any()
+
+
+def test_verification_rates_change_nothing_else() -> None:
+    """The customer numbers draw from their own stream: with no verified callers every other
+    column is as before, and the rate is deterministic per (seed, chunk)."""
+    ctx = _ctx(3_000, seed=5, chunk=2)
+    _, base = _world(ctx, IdentityParams())
+    _, again = _world(ctx, IdentityParams())
+    assert base["cti_callers"].equals(again["cti_callers"])
+    _, none = _world(ctx, IdentityParams(cti_verified_rate=0.0))
+    _, more = _world(ctx, IdentityParams(cti_verified_rate=1.0, cti_other_holder_rate=0.0))
+    assert none["cti_callers"]["customer_no"].null_count == none["cti_callers"].num_rows
+    assert more["cti_callers"]["customer_no"].null_count == 0
+    for name, table in base.items():
+        keep = [
+            c for c in table.column_names if c not in ("customer_no", "verified", "other_holder")
+        ]
+        assert table.select(keep).equals(none[name].select(keep)), name
+        assert table.select(keep).equals(more[name].select(keep)), name

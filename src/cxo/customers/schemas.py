@@ -104,7 +104,7 @@ class CustomerDetail(BaseModel):
         )
 
 
-PII_ATTRIBUTES = frozenset({"address", "english_name", "loyalty_no"})
+PII_ATTRIBUTES = frozenset({"address", "english_name", "loyalty_no", "customer_no"})
 
 # How each source-record field is masked for roles that may not see personal data.
 PAYLOAD_MASKS = {
@@ -115,7 +115,9 @@ PAYLOAD_MASKS = {
     "email": mask_email,
     "phone": mask_phone,
 }
-PAYLOAD_HIDDEN = frozenset({"birth_date", "national_id_hash", "address", "device_id", "loyalty_no"})
+PAYLOAD_HIDDEN = frozenset(
+    {"birth_date", "national_id_hash", "address", "device_id", "loyalty_no", "customer_no"}
+)
 
 
 class SourceRecordView(BaseModel):

@@ -17,6 +17,7 @@ birth_date     ``YYYY-MM-DD``; ``birth_year``
 email          lower case, ``+tag`` dropped, Gmail dots dropped; ``email_user`` its local part
 phone          E.164 digits without ``+``; ``phone_last8`` its last eight digits
 national_id_hash, loyalty_no, device_id   trimmed, lower case
+customer_no    the bank's customer number: letters and digits only, lower case
 address        lower case, punctuation → one space; ``address_first``/``address_last``: its first
                and last number (house number, postcode); ``address_word``: its first Latin word
                of three letters or more (the street, mostly); ``address_tokens``: its words and
@@ -40,7 +41,7 @@ from cxo.identity.namesql import NAME_COLUMNS, name_features
 
 # Bumped whenever the normalising code changes what a record gets; the name tables it reads are
 # covered by :func:`features_fingerprint`. Callers key their caches by the fingerprint.
-FEATURES_VERSION: Final = 1
+FEATURES_VERSION: Final = 2
 FEATURE_COLUMNS: Final = (
     "record_pk",
     "source_system",
@@ -59,6 +60,7 @@ FEATURE_COLUMNS: Final = (
     "phone_last8",
     "national_id_hash",
     "loyalty_no",
+    "customer_no",
     "device_id",
     "address",
     "address_first",
@@ -107,6 +109,7 @@ WITH r AS (
         nullif(trim(CAST(birth_date AS VARCHAR)), '') AS dob,
         nullif(lower(trim(national_id_hash)), '') AS national_id_hash,
         nullif(lower(trim(loyalty_no)), '') AS loyalty_no,
+        nullif(regexp_replace(lower(customer_no), '[^0-9a-z]', '', 'g'), '') AS customer_no,
         nullif(lower(trim(device_id)), '') AS device_id,
         nullif(trim(regexp_replace(lower(address), '[^\p{L}\p{N}]+', ' ', 'g')), '') AS address,
         nullif(trim(regexp_replace(lower(city), '[^\p{L}\p{N}]+', ' ', 'g')), '') AS city,
@@ -132,7 +135,7 @@ SELECT record_pk, source_system,
     CASE WHEN length(d) >= 8 THEN right(d, 8) END AS phone_last8,
     bd AS birth_date,
     left(bd, 4) AS birth_year,
-    national_id_hash, loyalty_no, device_id, address,
+    national_id_hash, loyalty_no, customer_no, device_id, address,
     nullif(regexp_extract(address, '[0-9]+'), '') AS address_first,
     nullif(regexp_extract(address, '([0-9]+)[^0-9]*$', 1), '') AS address_last,
     nullif(regexp_extract(address, '[a-z]{3,}'), '') AS address_word,
@@ -153,6 +156,7 @@ _NEEDED: Final = (
     "birth_date",
     "national_id_hash",
     "loyalty_no",
+    "customer_no",
     "device_id",
     "address",
     "city",

@@ -180,7 +180,15 @@ class SplinkRun:
     def _edges(self, predictions: Any) -> pa.Table:
         """Scored pairs as (a < b, rank, weight, match_probability, gamma_*/mw_* columns)."""
         if self.engine == "duckdb":
-            raw = self.con.sql(f"SELECT * FROM {predictions.physical_name}").to_arrow_table()  # noqa: S608
+            # only the columns kept below: the records' own values (lists among them) stay in DuckDB
+            name = predictions.physical_name
+            wanted = [
+                c
+                for c in self._columns(name)
+                if c.startswith(("gamma_", "mw_"))
+                or c in ("record_pk_l", "record_pk_r", "match_weight", "match_probability")
+            ]
+            raw = self.con.sql(f"SELECT {', '.join(wanted)} FROM {name}").to_arrow_table()  # noqa: S608
         else:
             raw = pa.Table.from_pandas(predictions.as_pandas_dataframe(), preserve_index=False)
         keep = [c for c in raw.column_names if c.startswith(("gamma_", "mw_"))]

@@ -44,6 +44,7 @@ GOLDEN_FIELDS: Final[dict[str, tuple[str, Rule]]] = {
     "country": ("country", "frequent"),
     "language": ("language", "recent"),
     "loyalty_no": ("loyalty_no", "trusted"),
+    "customer_no": ("customer_no", "trusted"),
 }
 """The golden fields; those that are not columns of ``customers`` go to its ``attributes``."""
 

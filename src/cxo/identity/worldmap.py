@@ -4,11 +4,11 @@ This is the synth → canonical mapping that the import pipeline will make with 
 identity benchmarks and tests use it until then. Column by column:
 
 ========== ===========================================================================================
-crm        family_name, given_name, english_name, gender, birth_date, id_type,
+crm        customer_no, family_name, given_name, english_name, gender, birth_date, id_type,
            id_number_hash → national_id_hash, mobile (E.164) → phone, email, address, updated_at
 web        display_name → full_name, email, mobile → phone, device_id, updated_at
 cti        caller_name → full_name, caller_number (digits with country code, no "+") → phone
-           ("+" prepended), language, updated_at
+           ("+" prepended), language, customer_no (the verified caller's), updated_at
 branch     member_name → full_name, loyalty_no, mobile (national format) → phone (E.164 with the
            country of home_branch; a leading trunk 0 dropped for CN, UK and AU), address,
            birthday → birth_date, home_branch → city, updated_at
@@ -81,6 +81,8 @@ def map_system(system: str, table: pa.Table) -> dict[str, pa.Array]:
     """One system's table as canonical columns (absent fields left out)."""
     c = {name: _s(table[name]) for name in table.column_names}
     out: dict[str, pa.Array] = {"source_record_id": c["source_record_id"]}
+    if "customer_no" in c:  # crm and cti; absent from worlds made before it existed
+        out["customer_no"] = c["customer_no"]
     if system == "crm":
         out |= {
             "family_name": c["family_name"],

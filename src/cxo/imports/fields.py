@@ -43,6 +43,11 @@ CUSTOMER_FIELDS: Final[tuple[Field, ...]] = (
     Field("national_id_hash", max_length=128, help="A hash of the national id, never the id"),
     Field("id_type", max_length=30),
     Field("loyalty_no", max_length=50),
+    Field(
+        "customer_no",
+        max_length=50,
+        help="The bank's customer (CIF) number; a call centre records the one it verified",
+    ),
     Field("device_id", max_length=100),
     Field("address", max_length=400),
     Field("city", max_length=100),

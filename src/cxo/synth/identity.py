@@ -40,7 +40,7 @@ from cxo.synth.contacts import (
     _str_np,
 )
 from cxo.synth.context import ChunkContext, Stream, rate
-from cxo.synth.systems import record_id
+from cxo.synth.systems import customer_number, record_id
 
 ROMANISATION: Final = ("pinyin", "hk", "western", "hokkien")
 NOISE_COLUMNS: Final = (
@@ -61,6 +61,8 @@ NOISE_COLUMNS: Final = (
     "email_typo",
     "address_typo",
     "hokkien",
+    "verified",
+    "other_holder",
 )
 
 
@@ -134,6 +136,18 @@ class IdentityParams(BaseModel):
         0.05,
         "P(an optional field is empty), per field: phone, e-mail, address, birth date, id number",
     )
+    cti_verified_rate: float = rate(
+        0.60,
+        "P(a call-centre caller record holds the customer number the caller was verified "
+        "against (identification and verification in the IVR or by the agent); unverified "
+        "callers made general enquiries only",
+    )
+    cti_other_holder_rate: float = rate(
+        0.05,
+        "P(a verified caller living with others was verified on another household member's "
+        "customer number: a joint-account holder or someone calling for a partner), among "
+        "verified caller records of persons living with others",
+    )
 
     @model_validator(mode="after")
     def _disjoint(self) -> IdentityParams:
@@ -204,6 +218,7 @@ def add_identity(persons: pa.Table, ctx: ChunkContext, params: IdentityParams) -
         "address": address,
         "national_id_hash": pa.array(national, s),
         "birth_date": pa.array(birth, pa.date32()),
+        "customer_no": customer_number(ctx.seed, persons["person_id"].to_numpy()),
     }
     out = persons
     for name, arr in cols.items():
@@ -417,6 +432,37 @@ def _updated_at(rows: _Rows, ctx: ChunkContext, rng: np.random.Generator) -> pa.
     return pa.array(t.astype("datetime64[s]"), pa.timestamp("s"))
 
 
+def _verified_customer_no(
+    rows: _Rows, crm: _Rows, ctx: ChunkContext, params: IdentityParams
+) -> pa.Array:
+    """The customer number each call-centre record was verified against (null: unverified).
+
+    Its own stream (seed, identity, chunk, 1), so the other columns do not depend on these
+    rates. A verified caller's number is one of the person's CRM records' (the second one half
+    the time when the CRM holds two); with ``cti_other_holder_rate`` a caller living with others
+    was verified on another household member's number (the head's, or the head on the next
+    member's).
+    """
+    rng = np.random.default_rng(
+        np.random.SeedSequence([ctx.seed, int(Stream.IDENTITY), ctx.chunk_index, 1])
+    )
+    u = rng.random((3, rows.size))
+    hh = rows.persons["household_id"].to_numpy()
+    n = hh.size
+    verified = u[0] < params.cti_verified_rate
+    head = hh[rows.idx] - ctx.offset - 1
+    other = np.where(rows.idx == head, np.minimum(rows.idx + 1, n - 1), head)
+    living_with_others = (other != rows.idx) & (hh[other] == hh[rows.idx])
+    other_holder = verified & living_with_others & (u[1] < params.cti_other_holder_rate)
+    target = np.where(other_holder, other, rows.idx)
+    has_second = np.zeros(n, bool)
+    has_second[crm.idx[crm.noise["duplicate"]]] = True
+    k = (has_second[target] & (u[2] < 0.5)).astype(np.uint64)
+    pid = rows.persons["person_id"].to_numpy()
+    rows.noise.update(verified=verified, other_holder=other_holder)
+    return _null_where(~verified, customer_number(ctx.seed, pid[target], k))
+
+
 def generate(persons: pa.Table, ctx: ChunkContext, params: IdentityParams) -> dict[str, pa.Table]:
     """Source records per system, and the truth (record → person, noise applied)."""
     rng = ctx.rng(Stream.IDENTITY)
@@ -436,6 +482,9 @@ def generate(persons: pa.Table, ctx: ChunkContext, params: IdentityParams) -> di
     out["crm_customers"] = pa.table(
         {
             "source_record_id": rows.record_id,
+            "customer_no": customer_number(
+                ctx.seed, rows.person_id, rows.noise["duplicate"].astype(np.uint64)
+            ),
             "family_name": nm["family"],
             "given_name": nm["given"],
             "english_name": nm["english"],
@@ -450,6 +499,7 @@ def generate(persons: pa.Table, ctx: ChunkContext, params: IdentityParams) -> di
         }
     )
     done.append(rows)
+    crm = rows
 
     rows = _Rows("web", persons, ctx, params, rng)
     nm = _names(rows, params, rng)
@@ -482,6 +532,7 @@ def generate(persons: pa.Table, ctx: ChunkContext, params: IdentityParams) -> di
             "caller_number": _slice(phone, 1),  # digits as presented by the network (no "+")
             "caller_name": nm["full"],
             "language": lang,
+            "customer_no": _verified_customer_no(rows, crm, ctx, params),
             "updated_at": _updated_at(rows, ctx, rng),
         }
     )
