@@ -1,6 +1,7 @@
 """Completed survey submissions per second, loopback load from a separate process.
 
-    uv run python benchmarks/survey_submit.py [--respondents 5000] [--concurrency 32]
+    uv run python benchmarks/survey_submit.py [--respondents 5000] [--concurrency 32 | --rate 500]
+        [--postgres [--workers 2]]
 
 A temporary DuckDB store (or, with --postgres, a throwaway PostgreSQL server) gets a live one-page
 survey (NPS, CSAT, CES and a comment) and one invitation per respondent. `cxo serve` runs in its
@@ -189,10 +190,63 @@ async def load(
     return elapsed, done, gets, posts
 
 
+async def load_at_rate(
+    port: int, tokens: list[str], rate: float
+) -> tuple[float, int, list[float], list[float]]:
+    """Open loop: a new respondent arrives every 1/rate seconds whatever the server's latency
+    (as real respondents do), each on an idle keep-alive connection or a new one."""
+    gets: list[float] = []
+    posts: list[float] = []
+    idle: list[Connection] = []
+    done = 0
+
+    async def one(n: int, token: str) -> None:
+        nonlocal done
+        conn = idle.pop() if idle else await Connection.open("127.0.0.1", port)
+        if await respondent(conn, token, gets, posts, n):
+            done += 1
+        idle.append(conn)
+
+    t0 = time.perf_counter()
+    tasks = []
+    for n, token in enumerate(tokens):
+        delay = t0 + n / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.ensure_future(one(n, token)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - t0
+    for conn in idle:
+        conn.close()
+    return elapsed, done, gets, posts
+
+
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants (server workers), from /proc."""
+    out = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            out += _tree(int(child))
+    return out
+
+
 def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (and its threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """utime + stime of a process tree (all threads), from /proc."""
+    total = 0
+    for p in _tree(pid):
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _peak_rss_mib(pid: int) -> float:
+    """The largest peak RSS among the server's processes."""
+    peaks = [0.0]
+    for p in _tree(pid):
+        hwm = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{p}/status").read_text())
+        if hwm:
+            peaks.append(int(hwm.group(1)) / 1024)
+    return max(peaks)
 
 
 def _q(xs: list[float]) -> str:
@@ -204,9 +258,18 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--respondents", type=int, default=5000)
     ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="open loop: respondents arriving per second (instead of --concurrency)",
+    )
     ap.add_argument("--port", type=int, default=18766)
     ap.add_argument(
         "--postgres", action="store_true", help="a throwaway PostgreSQL server instead of DuckDB"
+    )
+    ap.add_argument(
+        "--workers", type=int, default=1, help="server processes (PostgreSQL only; see cxo serve)"
     )
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="cxo-bench-submit-"))
@@ -222,7 +285,16 @@ def main() -> None:
     tokens = setup(settings, args.respondents)
     env = {**os.environ, "CXO_HOME": str(home), **({"CXO_DATABASE_URL": url} if url else {})}
     server = subprocess.Popen(
-        [sys.executable, "-m", "cxo.cli", "serve", "--port", str(args.port)],
+        [
+            sys.executable,
+            "-m",
+            "cxo.cli",
+            "serve",
+            "--port",
+            str(args.port),
+            "--workers",
+            str(args.workers),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
     )
@@ -237,13 +309,22 @@ def main() -> None:
         # warm-up (not counted)
         asyncio.run(load(args.port, tokens[:50], 8))
         cpu0, client0 = _cpu_seconds(server.pid), time.process_time()
-        elapsed, done, gets, posts = asyncio.run(load(args.port, tokens[50:], args.concurrency))
+        if args.rate:
+            run = load_at_rate(args.port, tokens[50:], args.rate)
+            how = f"arrivals {args.rate:,.0f}/s, open loop"
+        else:
+            run = load(args.port, tokens[50:], args.concurrency)
+            how = f"concurrency {args.concurrency}, closed loop"
+        elapsed, done, gets, posts = asyncio.run(run)
         cpu = _cpu_seconds(server.pid) - cpu0
         client = time.process_time() - client0
-        print(f"database: {'PostgreSQL' if args.postgres else 'DuckDB'}; load: {os.getloadavg()}")
+        print(
+            f"database: {'PostgreSQL' if args.postgres else 'DuckDB'}; "
+            f"server processes: {args.workers}; load: {os.getloadavg()}"
+        )
         print(
             f"{done:,} completed of {len(tokens) - 50:,} in {elapsed:.1f} s: "
-            f"{done / elapsed:,.0f} completed submissions/s (concurrency {args.concurrency}; "
+            f"{done / elapsed:,.0f} completed submissions/s ({how}; "
             f"each respondent opens the link and submits the page)"
         )
         if FAILURES:
@@ -254,10 +335,7 @@ def main() -> None:
             f"CPU per completed respondent: server {cpu / max(done, 1) * 1000:.2f} ms, "
             f"load generator {client / max(done, 1) * 1000:.2f} ms"
         )
-        status = Path(f"/proc/{server.pid}/status").read_text()
-        hwm = re.search(r"VmHWM:\s+(\d+) kB", status)
-        if hwm:
-            print(f"server peak RSS: {int(hwm.group(1)) / 1024:.0f} MiB")
+        print(f"server peak RSS (largest process): {_peak_rss_mib(server.pid):.0f} MiB")
     finally:
         server.terminate()
         server.wait()

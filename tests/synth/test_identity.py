@@ -437,8 +437,45 @@ def test_verified_callers_carry_a_crm_customer_number() -> None:
         if r in second
     ]
     assert len(set(on_second) & set(number[verified & ~other].tolist())) > 20
-    for system in ("crm", "web", "branch"):
+    for system in ("crm", "branch"):
         assert not (_noise(system)["verified"] | _noise(system)["other_holder"]).any()
+
+
+def test_online_banking_profiles_carry_the_customer_number_they_were_registered_on() -> None:
+    p = IdentityParams()
+    persons, out = _big()
+    noise = _noise("web")
+    rp = _record_persons("web")
+    web = out["web_accounts"].sort_by("source_record_id")
+    assert web["source_record_id"].equals(rp["source_record_id"])
+    linked, other = noise["verified"], noise["other_holder"]
+    crm = out["crm_customers"].join(
+        out["truth/record_person"].filter(
+            pc.equal(out["truth/record_person"]["source_system"], "crm")
+        ),
+        "source_record_id",
+    )
+    in_crm = set(crm["person_id"].to_pylist())
+    pid = rp["person_id"].to_pylist()
+    customer = np.array([x in in_crm for x in pid])
+    assert not linked[~customer].any()  # only customers have online banking
+    _assert_rate(linked[customer], p.web_linked_rate)
+    hh = rp["household_id"].to_numpy()
+    with_others = np.bincount(persons["household_id"].to_numpy())[hh] > 1
+    _assert_rate(other[linked & with_others], p.web_other_holder_rate)
+    assert not other[~(linked & with_others)].any()
+    number = web["customer_no"].to_numpy(zero_copy_only=False)
+    assert (number[~linked] == None).all()  # noqa: E711
+    holder = dict(zip(crm["customer_no"].to_pylist(), crm["person_id"].to_pylist(), strict=True))
+    household = dict(
+        zip(persons["person_id"].to_pylist(), persons["household_id"].to_pylist(), strict=True)
+    )
+    for i in np.flatnonzero(linked):
+        owner = holder[number[i]]  # every number is a CRM record's
+        if other[i]:
+            assert owner != pid[i] and household[owner] == household[pid[i]]
+        else:
+            assert owner == pid[i]
 
 
 def test_verification_rates_change_nothing_else() -> None:
@@ -448,10 +485,23 @@ def test_verification_rates_change_nothing_else() -> None:
     _, base = _world(ctx, IdentityParams())
     _, again = _world(ctx, IdentityParams())
     assert base["cti_callers"].equals(again["cti_callers"])
-    _, none = _world(ctx, IdentityParams(cti_verified_rate=0.0))
-    _, more = _world(ctx, IdentityParams(cti_verified_rate=1.0, cti_other_holder_rate=0.0))
-    assert none["cti_callers"]["customer_no"].null_count == none["cti_callers"].num_rows
+    _, none = _world(ctx, IdentityParams(cti_verified_rate=0.0, web_linked_rate=0.0))
+    _, more = _world(
+        ctx,
+        IdentityParams(
+            cti_verified_rate=1.0,
+            cti_other_holder_rate=0.0,
+            web_linked_rate=1.0,
+            web_other_holder_rate=0.0,
+        ),
+    )
+    for system in ("cti_callers", "web_accounts"):
+        assert none[system]["customer_no"].null_count == none[system].num_rows
     assert more["cti_callers"]["customer_no"].null_count == 0
+    assert (
+        more["web_accounts"]["customer_no"].null_count
+        < base["web_accounts"]["customer_no"].null_count
+    )
     for name, table in base.items():
         keep = [
             c for c in table.column_names if c not in ("customer_no", "verified", "other_holder")

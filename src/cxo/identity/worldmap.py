@@ -6,7 +6,8 @@ identity benchmarks and tests use it until then. Column by column:
 ========== ===========================================================================================
 crm        customer_no, family_name, given_name, english_name, gender, birth_date, id_type,
            id_number_hash → national_id_hash, mobile (E.164) → phone, email, address, updated_at
-web        display_name → full_name, email, mobile → phone, device_id, updated_at
+web        display_name → full_name, email, mobile → phone, device_id, customer_no (an online-
+           banking profile's), updated_at
 cti        caller_name → full_name, caller_number (digits with country code, no "+") → phone
            ("+" prepended), language, customer_no (the verified caller's), updated_at
 branch     member_name → full_name, loyalty_no, mobile (national format) → phone (E.164 with the
@@ -81,7 +82,7 @@ def map_system(system: str, table: pa.Table) -> dict[str, pa.Array]:
     """One system's table as canonical columns (absent fields left out)."""
     c = {name: _s(table[name]) for name in table.column_names}
     out: dict[str, pa.Array] = {"source_record_id": c["source_record_id"]}
-    if "customer_no" in c:  # crm and cti; absent from worlds made before it existed
+    if "customer_no" in c:  # crm, web and cti; absent from worlds made before it existed
         out["customer_no"] = c["customer_no"]
     if system == "crm":
         out |= {

@@ -149,6 +149,19 @@ class IdentityParams(BaseModel):
         "verified caller records of persons living with others",
     )
 
+    web_linked_rate: float = rate(
+        0.90,
+        "P(a web/app account of a person with a CRM record is an online-banking profile "
+        "registered against a customer number); the others are logins never linked to an "
+        "account (rate alerts, newsletters, an app installed before the account was opened)",
+    )
+    web_other_holder_rate: float = rate(
+        0.05,
+        "P(a linked web account of a person living with others was registered on another "
+        "household member's customer number: a joint account's profile), among linked web "
+        "accounts of persons living with others",
+    )
+
     @model_validator(mode="after")
     def _disjoint(self) -> IdentityParams:
         if self.pinyin_rate + self.cantonese_rate > 1:
@@ -432,34 +445,47 @@ def _updated_at(rows: _Rows, ctx: ChunkContext, rng: np.random.Generator) -> pa.
     return pa.array(t.astype("datetime64[s]"), pa.timestamp("s"))
 
 
-def _verified_customer_no(
-    rows: _Rows, crm: _Rows, ctx: ChunkContext, params: IdentityParams
+def _held_customer_no(
+    rows: _Rows,
+    crm: _Rows,
+    ctx: ChunkContext,
+    *,
+    holds: float,
+    other_holder: float,
+    stream: int,
+    crm_only: bool = False,
 ) -> pa.Array:
-    """The customer number each call-centre record was verified against (null: unverified).
+    """The customer number each record holds (null: none), and the ``verified`` and
+    ``other_holder`` truth flags.
 
-    Its own stream (seed, identity, chunk, 1), so the other columns do not depend on these
-    rates. A verified caller's number is one of the person's CRM records' (the second one half
-    the time when the CRM holds two); with ``cti_other_holder_rate`` a caller living with others
-    was verified on another household member's number (the head's, or the head on the next
-    member's).
+    Call-centre records hold the number the caller was verified against, web accounts the one an
+    online-banking profile was registered on. Each system draws from its own stream (seed,
+    identity, chunk, ``stream``), so the other columns do not depend on these rates. A holder with
+    two CRM records holds either (the second half the time); with ``other_holder`` a person living
+    with others holds another household member's number (the head's, or the head on the next
+    member's). ``crm_only``: only persons with a CRM record can hold one.
     """
     rng = np.random.default_rng(
-        np.random.SeedSequence([ctx.seed, int(Stream.IDENTITY), ctx.chunk_index, 1])
+        np.random.SeedSequence([ctx.seed, int(Stream.IDENTITY), ctx.chunk_index, stream])
     )
     u = rng.random((3, rows.size))
     hh = rows.persons["household_id"].to_numpy()
     n = hh.size
-    verified = u[0] < params.cti_verified_rate
+    verified = u[0] < holds
+    if crm_only:
+        in_crm = np.zeros(n, bool)
+        in_crm[crm.idx] = True
+        verified &= in_crm[rows.idx]
     head = hh[rows.idx] - ctx.offset - 1
     other = np.where(rows.idx == head, np.minimum(rows.idx + 1, n - 1), head)
     living_with_others = (other != rows.idx) & (hh[other] == hh[rows.idx])
-    other_holder = verified & living_with_others & (u[1] < params.cti_other_holder_rate)
-    target = np.where(other_holder, other, rows.idx)
+    flagged = verified & living_with_others & (u[1] < other_holder)
+    target = np.where(flagged, other, rows.idx)
     has_second = np.zeros(n, bool)
     has_second[crm.idx[crm.noise["duplicate"]]] = True
     k = (has_second[target] & (u[2] < 0.5)).astype(np.uint64)
     pid = rows.persons["person_id"].to_numpy()
-    rows.noise.update(verified=verified, other_holder=other_holder)
+    rows.noise.update(verified=verified, other_holder=flagged)
     return _null_where(~verified, customer_number(ctx.seed, pid[target], k))
 
 
@@ -513,6 +539,15 @@ def generate(persons: pa.Table, ctx: ChunkContext, params: IdentityParams) -> di
             "display_name": nm["full"],
             "mobile": mobile,
             "device_id": _hex(rng, rows.size, 8),
+            "customer_no": _held_customer_no(
+                rows,
+                crm,
+                ctx,
+                holds=params.web_linked_rate,
+                other_holder=params.web_other_holder_rate,
+                stream=2,
+                crm_only=True,
+            ),
             "updated_at": _updated_at(rows, ctx, rng),
         }
     )
@@ -532,7 +567,14 @@ def generate(persons: pa.Table, ctx: ChunkContext, params: IdentityParams) -> di
             "caller_number": _slice(phone, 1),  # digits as presented by the network (no "+")
             "caller_name": nm["full"],
             "language": lang,
-            "customer_no": _verified_customer_no(rows, crm, ctx, params),
+            "customer_no": _held_customer_no(
+                rows,
+                crm,
+                ctx,
+                holds=params.cti_verified_rate,
+                other_holder=params.cti_other_holder_rate,
+                stream=1,
+            ),
             "updated_at": _updated_at(rows, ctx, rng),
         }
     )
