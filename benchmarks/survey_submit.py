@@ -98,12 +98,14 @@ class Connection:
     machine with the server, so it must be cheap: httpx spends more CPU per request than the
     server's own request handling, and would measure itself."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, port: int
+    ) -> None:
+        self.reader, self.writer, self.host, self.port = reader, writer, host, port
 
     @classmethod
     async def open(cls, host: str, port: int) -> Connection:
-        return cls(*await asyncio.open_connection(host, port))
+        return cls(*await asyncio.open_connection(host, port), host, port)
 
     async def request(
         self, method: str, path: str, body: bytes = b"", cookie: str = ""
@@ -114,8 +116,19 @@ class Connection:
         if method == "POST":
             head += "Content-Type: application/x-www-form-urlencoded\r\n"
             head += f"Content-Length: {len(body)}\r\n"
-        self.writer.write(head.encode() + b"\r\n" + body)
-        raw = await self.reader.readuntil(b"\r\n\r\n")
+        message = head.encode() + b"\r\n" + body
+        self.writer.write(message)
+        try:
+            raw = await self.reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError as exc:
+            if exc.partial:
+                raise
+            # The server closed this idle keep-alive connection: reconnect and send again, as a
+            # browser does (nothing reached the server).
+            self.writer.close()
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            self.writer.write(message)
+            raw = await self.reader.readuntil(b"\r\n\r\n")
         lines = raw.decode("latin-1").split("\r\n")
         status = int(lines[0].split(" ", 2)[1])
         headers: dict[str, str] = {}
