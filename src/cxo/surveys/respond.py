@@ -89,20 +89,6 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
-def _load_answers(conn: Connection, response_id: int) -> dict[flow.AnswerKey, flow.Value]:
-    rows = conn.execute(
-        sa.select(answers.c.item_code, answers.c.scale, answers.c.value_num, answers.c.value_text)
-        .where(answers.c.response_id == response_id)
-        .order_by(answers.c.id)
-    )
-    out: dict[flow.AnswerKey, flow.Value] = {}
-    for r in rows:
-        value = r.value_num if r.value_num is not None else r.value_text
-        if value is not None:
-            out[(r.item_code, r.scale or "single")] = value
-    return out
-
-
 _COMPILED: dict[tuple[str, int], CompiledSurvey] = {}
 
 
@@ -122,39 +108,6 @@ def compiled_survey(conn: Connection, survey_id: int) -> CompiledSurvey:
             _COMPILED.clear()
         _COMPILED[key] = survey
     return survey
-
-
-def _session(conn: Connection, response_id: int) -> Session:
-    row = conn.execute(
-        sa.select(
-            responses.c.id,
-            responses.c.survey_id,
-            responses.c.invitation_id,
-            responses.c.state,
-            responses.c.page,
-            responses.c.seed,
-            responses.c.locale,
-            responses.c.started_at,
-            surveys.c.code,
-            surveys.c.version,
-        )
-        .join(surveys, surveys.c.id == responses.c.survey_id)
-        .where(responses.c.id == response_id)
-    ).one()
-    return Session(
-        response_id=int(row.id),
-        survey_id=int(row.survey_id),
-        survey_code=row.code,
-        survey_version=int(row.version),
-        survey=compiled_survey(conn, int(row.survey_id)),
-        state=row.state or "completed",
-        page=int(row.page or 0),
-        seed=int(row.seed or 0),
-        locale=row.locale,
-        answers=_load_answers(conn, int(row.id)),
-        started_at=_aware(row.started_at),
-        invitation_id=row.invitation_id,
-    )
 
 
 def _live(conn: Connection, code: str) -> tuple[int, int, CompiledSurvey]:
@@ -274,7 +227,9 @@ def start_anonymous(
         resume_hash=token_hash(resume),
         client_hash=client_hash,
     )
-    return _session(conn, response_id), resume
+    out = _one(conn, Open(("response", response_id)), now)
+    assert isinstance(out, Session)
+    return out, resume
 
 
 @dataclass(frozen=True)
