@@ -7,6 +7,7 @@ in :mod:`cxo.synth.identity`.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 from collections.abc import Callable
 from typing import Final
@@ -14,6 +15,8 @@ from typing import Final
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from cxo.synth.names import equal
 
 # --- contact data -------------------------------------------------------------------------------
 
@@ -133,6 +136,9 @@ _LANDLINE: Final = {
 # --- small vectorised helpers (Arrow compute: no Python object per value) -----------------------
 
 
+_NULL: Final = pa.scalar(None, pa.string())
+
+
 def _mask(mask: np.ndarray) -> pa.Array:
     return pa.array(mask, pa.bool_())
 
@@ -215,15 +221,17 @@ def _str_np(a: pa.Array | pa.ChunkedArray) -> np.ndarray:
 _CITY_LIST: Final = (*_CN_CITY, "Hong Kong", "London", "Singapore", "Sydney")
 
 
-def _city_code(city: np.ndarray) -> np.ndarray:
-    code = pc.index_in(pa.array(city, pa.string()), value_set=pa.array(_CITY_LIST))
+def _city_code(city: np.ndarray | pa.Array | pa.ChunkedArray) -> np.ndarray:
+    if not isinstance(city, pa.Array | pa.ChunkedArray):
+        city = pa.array(city, pa.string())
+    code = pc.index_in(_flat(city), value_set=pa.array(_CITY_LIST))
     return np.asarray(pc.fill_null(code, 0).to_numpy(), dtype=np.int64)
 
 
 class _ByCity:
     """Rows grouped by city: build each city's values for its own rows, then restore row order."""
 
-    def __init__(self, city: np.ndarray) -> None:
+    def __init__(self, city: np.ndarray | pa.Array | pa.ChunkedArray) -> None:
         self.code = _city_code(city)
         order = np.argsort(self.code, kind="stable")
         self.counts = np.bincount(self.code, minlength=len(_CITY_LIST))
@@ -261,18 +269,18 @@ def _landlines(rng: np.random.Generator, groups: _ByCity) -> pa.Array:
 
 def _emails(
     rng: np.random.Generator,
-    market: np.ndarray,
+    market: np.ndarray | pa.Array | pa.ChunkedArray,
     fam: pa.Array,
     giv: pa.Array,
     eng: pa.Array,
     birth_year: np.ndarray,
 ) -> pa.Array:
     """E-mail addresses in the local styles: name patterns, numeric QQ mail for the mainland."""
-    n = market.size
+    n = len(market)
     pattern = rng.integers(0, 5, n)
     d2, d3 = _digits(rng, n, 2), _digits(rng, n, 3)
     has_eng = _str_np(pc.not_equal(eng, "")).astype(bool)
-    qq = (market == "CN") & (pattern == 4)
+    qq = equal(market, "CN") & (pattern == 4)
     qq_number = rng.integers(10_000_000, 3_000_000_000, n)
     # Each row's pattern is rendered for that row only (not every pattern for every row).
     which = np.select(
@@ -306,7 +314,7 @@ def _emails(
     u = rng.random(n)
     idx = np.zeros(n, np.int64)
     for m, options in _DOMAINS.items():
-        sel = market == m
+        sel = equal(market, m)
         idx[sel] = offset[m] + (u[sel] * len(options)).astype(np.int64)
     idx[qq] = domains.index("qq.com")
     return _join(local, pa.array(domains).take(pa.array(idx)), sep="@")
@@ -373,7 +381,7 @@ def _address(rng: np.random.Generator, city: str, n: int) -> pa.Array:
 
 def _national_ids(
     rng: np.random.Generator, groups: _ByCity, birth: np.ndarray, female: np.ndarray
-) -> list[str | None]:
+) -> pa.Array:
     """SHA-256 of synthetic national ids (valid check characters where the scheme has one)."""
     order = np.argsort(groups.code, kind="stable")
     birth, female = birth[order], female[order]
@@ -415,5 +423,9 @@ def _national_ids(
             return _join(_pick(rng, "ST", n), _digits(rng, n, 7), _pick(rng, "ABCDEFGHIZJ", n))
         return pa.nulls(n, pa.string())  # Sydney: no national id held
 
-    raw = groups.build(make)
-    return [hashlib.sha256(v.encode()).hexdigest() if v else None for v in raw.to_pylist()]
+    raw = groups.build(make).cast(pa.binary()).to_pylist()
+    # Binary digests joined and hexlified at once; null (no id held) stays null.
+    sha, none = hashlib.sha256, bytes(32)
+    hexed = binascii.hexlify(b"".join([sha(v).digest() if v else none for v in raw]))
+    valid = np.fromiter(map(bool, raw), dtype=bool, count=len(raw))
+    return pc.if_else(_mask(valid), fixed_width_strings(np.frombuffer(hexed, "S64")), _NULL)

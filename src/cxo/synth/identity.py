@@ -30,6 +30,7 @@ from cxo.synth.contacts import (
     _digits,
     _emails,
     _fixed,
+    _flat,
     _join,
     _landlines,
     _mobiles,
@@ -180,10 +181,11 @@ def add_identity(persons: pa.Table, ctx: ChunkContext, params: IdentityParams) -
     """Return ``persons`` with name and contact columns added (the ground truth)."""
     rng = ctx.rng(Stream.IDENTITY)
     n = persons.num_rows
-    market = _str_np(persons["market"])
-    city = _str_np(persons["city"])
+    # Arrow strings, compared in Arrow (no Python string per person).
+    market = _flat(persons["market"])
+    city = _flat(persons["city"])
     age = persons["age"].to_numpy().astype(np.int64)
-    female = _str_np(persons["gender"]) == "F"
+    female = names.equal(persons["gender"], "F")
     head = persons["household_id"].to_numpy() - ctx.offset - 1
     nm = names.build_names(rng, market, city, female, age, head)
 
@@ -229,7 +231,7 @@ def add_identity(persons: pa.Table, ctx: ChunkContext, params: IdentityParams) -
         "previous_mobile_e164": previous_mobile,
         "home_phone_e164": landline,
         "address": address,
-        "national_id_hash": pa.array(national, s),
+        "national_id_hash": national,
         "birth_date": pa.array(birth, pa.date32()),
         "customer_no": customer_number(ctx.seed, persons["person_id"].to_numpy()),
     }
@@ -273,6 +275,7 @@ class _Rows:
         ctx: ChunkContext,
         params: IdentityParams,
         rng: np.random.Generator,
+        shared: dict[tuple[str, ...], pa.Array] | None = None,
     ) -> None:
         ids = persons[f"{system}_id"].combine_chunks()
         member = np.flatnonzero(ids.is_valid().to_numpy(zero_copy_only=False))
@@ -288,6 +291,7 @@ class _Rows:
         is_dup = np.concatenate([np.zeros(member.size, bool), np.ones(dup.size, bool)])
         order = np.lexsort((is_dup, idx))
         self.persons = persons
+        self.shared = {} if shared is None else shared
         self.system = system
         self.idx = idx[order]
         self.take = pa.array(self.idx)
@@ -300,8 +304,30 @@ class _Rows:
     def get(self, name: str) -> pa.Array:
         return self.persons[name].combine_chunks().take(self.take)
 
+    def valid(self, name: str) -> np.ndarray:
+        """Whether each record's person has a value in column ``name``."""
+        return self.persons[name].is_valid().to_numpy(zero_copy_only=False)[self.idx]
+
+    def pick(self, conds: list[np.ndarray], columns: tuple[str, ...]) -> pa.Array:
+        """``_select(conds, [get(c) for c in columns[1:]], get(columns[0]))`` with one take.
+
+        The persons' columns laid end to end (kept in ``shared`` for the other systems) are taken
+        from once, instead of taking each column and then choosing among them.
+        """
+        flat = self.shared.get(columns)
+        if flat is None:
+            flat = pa.concat_arrays([self.persons[c].combine_chunks() for c in columns])
+            self.shared[columns] = flat
+        n = self.persons.num_rows
+        which = np.select([np.asarray(c, dtype=bool) for c in conds], np.arange(1, len(columns)), 0)
+        return flat.take(pa.array(which * n + self.idx))
+
     def eq(self, name: str, value: str) -> np.ndarray:
-        return pc.equal(self.get(name), value).to_numpy(zero_copy_only=False)
+        """Whether each record's person has ``value`` in column ``name`` (compared per person)."""
+        return names.equal(self.persons[name], value)[self.idx]
+
+
+_SCRIPTS: Final = ("latin", "zh", "pinyin", "hk", "hokkien")  # default first, as _names picks
 
 
 def _names(rows: _Rows, params: IdentityParams, rng: np.random.Generator) -> dict[str, pa.Array]:
@@ -309,25 +335,9 @@ def _names(rows: _Rows, params: IdentityParams, rng: np.random.Generator) -> dic
 
     Returns ``full`` (one string), ``family``/``given`` (split fields) and ``english``.
     """
-    g = {
-        c: rows.get(c)
-        for c in (
-            "family_name_zh",
-            "given_name_zh",
-            "family_name_pinyin",
-            "given_name_pinyin",
-            "family_name_hk",
-            "given_name_hk",
-            "family_name_hokkien",
-            "given_name_hokkien",
-            "family_name_latin",
-            "given_name_latin",
-            "english_name",
-            "nickname",
-        )
-    }
+    g = {c: rows.get(c) for c in ("english_name", "nickname")}
     u = rng.random((4, rows.size))
-    chinese = g["family_name_zh"].is_valid().to_numpy(zero_copy_only=False)
+    chinese = rows.valid("family_name_zh")
     hk = rows.eq("name_romanisation", "hk")
     hok = rows.eq("name_romanisation", "hokkien")
     western = ~chinese
@@ -341,26 +351,9 @@ def _names(rows: _Rows, params: IdentityParams, rng: np.random.Generator) -> dic
     hokkien = hok & (u[0] < p_cant)
     pin = chinese & np.where(dialect, (u[0] >= p_cant) & (u[0] < p_cant + p_pin), u[0] < p_pin)
     chars = chinese & ~cant & ~hokkien & ~pin
-    fam = _select(
-        [chars, pin, cant, hokkien],
-        [
-            g["family_name_zh"],
-            g["family_name_pinyin"],
-            g["family_name_hk"],
-            g["family_name_hokkien"],
-        ],
-        g["family_name_latin"],
-    )
-    giv = _select(
-        [chars, pin, cant, hokkien],
-        [
-            g["given_name_zh"],
-            g["given_name_pinyin"],
-            g["given_name_hk"],
-            g["given_name_hokkien"],
-        ],
-        g["given_name_latin"],
-    )
+    script = [chars, pin, cant, hokkien]
+    fam = rows.pick(script, tuple(f"family_name_{s}" for s in _SCRIPTS))
+    giv = rows.pick(script, tuple(f"given_name_{s}" for s in _SCRIPTS))
     has_eng = g["english_name"].is_valid().to_numpy(zero_copy_only=False)
     has_nick = g["nickname"].is_valid().to_numpy(zero_copy_only=False)
     nick = has_nick & (western | has_eng) & (u[1] < params.nickname_rate)
@@ -399,11 +392,7 @@ def _phone(rows: _Rows, params: IdentityParams, rng: np.random.Generator) -> pa.
     shared = (size[rows.idx] > 1) & (u[0] < params.shared_phone_rate)
     old = u[0] >= 1 - params.old_phone_rate
     missing = u[1] < params.missing_rate
-    phone = _select(
-        [shared, old],
-        [rows.get("home_phone_e164"), rows.get("previous_mobile_e164")],
-        rows.get("mobile_e164"),
-    )
+    phone = rows.pick([shared, old], ("mobile_e164", "home_phone_e164", "previous_mobile_e164"))
     rows.noise.update(shared_phone=shared, old_phone=old, missing_phone=missing)
     return _null_where(missing, phone)
 
@@ -413,7 +402,7 @@ def _email(rows: _Rows, params: IdentityParams, rng: np.random.Generator) -> pa.
     old = u[0] < params.old_email_rate
     missing = u[1] < params.missing_rate
     typo = ~missing & (rng.random(rows.size) < params.email_typo_rate)
-    email = _select([old], [rows.get("previous_email")], rows.get("email"))
+    email = rows.pick([old], ("email", "previous_email"))
     rows.noise.update(old_email=old, missing_email=missing, email_typo=typo)
     return _null_where(missing, typos.apply("email", email, typo, rng))
 
@@ -495,8 +484,9 @@ def generate(persons: pa.Table, ctx: ChunkContext, params: IdentityParams) -> di
     rng = np.random.default_rng(rng.integers(0, 2**63, 3)[2])  # apart from add_identity's draws
     out: dict[str, pa.Table] = {}
     done: list[_Rows] = []
+    shared: dict[tuple[str, ...], pa.Array] = {}  # persons' columns laid end to end (_Rows.pick)
 
-    rows = _Rows("crm", persons, ctx, params, rng)
+    rows = _Rows("crm", persons, ctx, params, rng, shared)
     nm = _names(rows, params, rng)
     id_hash = _optional(rows, "national_id_hash", "missing_id", params, rng)
     city = rows.get("city")
@@ -527,7 +517,7 @@ def generate(persons: pa.Table, ctx: ChunkContext, params: IdentityParams) -> di
     done.append(rows)
     crm = rows
 
-    rows = _Rows("web", persons, ctx, params, rng)
+    rows = _Rows("web", persons, ctx, params, rng, shared)
     nm = _names(rows, params, rng)
     mobile = _phone(rows, params, rng)
     email = _email(rows, params, rng)
@@ -553,7 +543,7 @@ def generate(persons: pa.Table, ctx: ChunkContext, params: IdentityParams) -> di
     )
     done.append(rows)
 
-    rows = _Rows("cti", persons, ctx, params, rng)
+    rows = _Rows("cti", persons, ctx, params, rng, shared)
     nm = _names(rows, params, rng)
     phone = _phone(rows, params, rng)
     lang = _select(
@@ -580,7 +570,7 @@ def generate(persons: pa.Table, ctx: ChunkContext, params: IdentityParams) -> di
     )
     done.append(rows)
 
-    rows = _Rows("branch", persons, ctx, params, rng)
+    rows = _Rows("branch", persons, ctx, params, rng, shared)
     nm = _names(rows, params, rng)
     phone = _phone(rows, params, rng)
     out["branch_members"] = pa.table(

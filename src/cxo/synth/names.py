@@ -11,7 +11,7 @@ The tables are written out here rather than derived with pypinyin at run time, s
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -292,6 +292,19 @@ _A_HOKKIEN = _a(HOKKIEN_NAME)
 _A_HOKKIEN_KEY = _a(_key(HOKKIEN_NAME))
 
 
+StrColumn: TypeAlias = np.ndarray | pa.Array | pa.ChunkedArray
+
+
+def equal(values: StrColumn, value: str) -> np.ndarray:
+    """``values == value`` as a numpy bool array (False where null) for numpy object arrays or,
+    faster (no Python string per row), Arrow string arrays."""
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return np.asarray(
+            pc.fill_null(pc.equal(values, value), False).to_numpy(zero_copy_only=False), dtype=bool
+        )
+    return np.asarray(values == value, dtype=bool)
+
+
 def _arr(mask: np.ndarray) -> pa.Array:
     return pa.array(mask, pa.bool_())
 
@@ -314,8 +327,8 @@ def _choose(
 
 def build_names(
     rng: np.random.Generator,
-    market: np.ndarray,
-    city: np.ndarray,
+    market: StrColumn,
+    city: StrColumn,
     female: np.ndarray,
     age: np.ndarray,
     head: np.ndarray,
@@ -330,15 +343,15 @@ def build_names(
     ``roman`` (0 pinyin, 1 Hong Kong, 2 Western name, 3 Hokkien) and lower-case ``family_key``,
     ``given_key`` and ``english_key`` ("" if none) for e-mail addresses.
     """
-    n = market.size
+    n = len(market)
     u = rng.random((6, n))
+    sg = equal(city, "Singapore")
     # Romanisation / origin: EN markets mix Western persons and the Chinese diaspora.
-    west_share = np.where(city == "Singapore", 0.25, 0.7)
-    roman = np.where(market == "HK", ROMAN_HK, ROMAN_PINYIN)
-    en = market == "EN"
+    west_share = np.where(sg, 0.25, 0.7)
+    roman = np.where(equal(market, "HK"), ROMAN_HK, ROMAN_PINYIN)
+    en = equal(market, "EN")
     # The diaspora: in Singapore 60 % Hokkien surnames (Tan, Lim, Ng …), 25 % pinyin, 15 %
     # Cantonese; in London and Sydney half pinyin, half Cantonese.
-    sg = city == "Singapore"
     diaspora = np.where(
         sg,
         np.where(u[1] < 0.6, ROMAN_HOKKIEN, np.where(u[1] < 0.85, ROMAN_PINYIN, ROMAN_HK)),

@@ -19,6 +19,7 @@ record the same way. The core banking system also gives each of its records a cu
 
 from __future__ import annotations
 
+import binascii
 from typing import Final
 
 import numpy as np
@@ -26,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel
 
+from cxo.synth.contacts import fixed_width_strings
 from cxo.synth.context import ChunkContext, Stream, rate
 
 SYSTEMS: Final = ("crm", "web", "cti", "branch")
@@ -63,9 +65,14 @@ def hex_strings(prefix: str, values: np.ndarray, digits: int = 16) -> pa.Array:
     width = head.size + digits
     out = np.empty((v.size, width), dtype=np.uint8)
     out[:, : head.size] = head
-    shifts = np.arange(4 * (digits - 1), -1, -4, dtype=np.uint64)
-    out[:, head.size :] = _HEX[(v[:, None] >> shifts) & np.uint64(15)]
-    return pa.array(out.view(f"S{width}").ravel()).cast(pa.string())
+    if 0 < digits <= 16:
+        # Big-endian bytes, hexlified in C: 16 lower-case hex digits per value; keep the low ones.
+        h = binascii.hexlify(v.astype(">u8").tobytes())
+        out[:, head.size :] = np.frombuffer(h, dtype=np.uint8).reshape(v.size, 16)[:, 16 - digits :]
+    else:
+        shifts = np.arange(4 * (digits - 1), -1, -4, dtype=np.uint64)
+        out[:, head.size :] = _HEX[(v[:, None] >> shifts) & np.uint64(15)]
+    return fixed_width_strings(out.view(f"S{width}").ravel())
 
 
 def record_id(seed: int, system: str, person_ids: np.ndarray, k: int = 0) -> pa.Array:
@@ -82,6 +89,7 @@ def record_id(seed: int, system: str, person_ids: np.ndarray, k: int = 0) -> pa.
 
 
 _CIF_SPACE: Final = 10**9
+_LUHN_DOUBLED: Final = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], dtype=np.uint32)
 
 
 def customer_number(seed: int, person_ids: np.ndarray, k: np.ndarray | int = 0) -> pa.Array:
@@ -100,14 +108,17 @@ def customer_number(seed: int, person_ids: np.ndarray, k: np.ndarray | int = 0) 
     if x.size and int(x.max()) >= _CIF_SPACE:
         raise ValueError("customer numbers need person ids under 500 million")
     body = (np.uint64(a) * x + np.uint64(b)) % np.uint64(_CIF_SPACE)  # < 10¹⁸: no overflow
-    digits = (body[:, None] // (np.uint64(10) ** np.arange(8, -1, -1, dtype=np.uint64))) % 10
-    digits = digits.astype(np.uint8)
+    rest = body.astype(np.uint32)  # < 10⁹
+    out = np.empty((rest.size, 10), dtype=np.uint8)
+    total = np.zeros(rest.size, dtype=np.uint32)
     # Luhn: from the rightmost payload digit leftwards, double every other one (digit sum)
-    doubled = digits[:, ::-2].astype(np.int64) * 2
-    total = (doubled - 9 * (doubled > 9)).sum(axis=1) + digits[:, -2::-2].sum(axis=1)
-    check = ((10 - total % 10) % 10).astype(np.uint8)
-    out = np.concatenate([digits, check[:, None]], axis=1) + np.uint8(48)
-    return pa.array(out.view("S10").ravel()).cast(pa.string())
+    for j in range(8, -1, -1):  # digits right to left
+        d = (rest % np.uint32(10)).astype(np.uint8)
+        rest //= np.uint32(10)
+        out[:, j] = d + np.uint8(48)
+        total += _LUHN_DOUBLED[d] if (8 - j) % 2 == 0 else d
+    out[:, 9] = ((10 - total % 10) % 10).astype(np.uint8) + np.uint8(48)
+    return fixed_width_strings(out.view("S10").ravel())
 
 
 def assign(persons: pa.Table, ctx: ChunkContext, params: SystemsParams) -> pa.Table:
