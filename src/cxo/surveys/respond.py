@@ -89,6 +89,20 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
+def _not_found() -> NotFound:
+    return NotFound(
+        N_("This survey link is not valid."), hint=N_("Check the link in your message.")
+    )
+
+
+def _expired() -> LinkGone:
+    return LinkGone(N_("This survey link has expired."), hint=N_("Thank you for your interest."))
+
+
+def _closed() -> LinkGone:
+    return LinkGone(N_("This survey is closed."), hint=N_("Thank you for your interest."))
+
+
 _COMPILED: dict[tuple[str, int], CompiledSurvey] = {}
 
 
@@ -117,7 +131,7 @@ def _live(conn: Connection, code: str) -> tuple[int, int, CompiledSurvey]:
         )
     ).first()
     if row is None:
-        raise LinkGone(N_("This survey is closed."), hint=N_("Thank you for your interest."))
+        raise _closed()
     return int(row.id), int(row.version), compiled_survey(conn, int(row.id))
 
 
@@ -128,27 +142,20 @@ def _create_response(
     now: dt.datetime,
     channel: str,
     locale: str | None,
-    customer_id: int | None = None,
-    invitation_id: int | None = None,
-    link_id: int | None = None,
-    resume_hash: str | None = None,
-    client_hash: str | None = None,
-    seed: int | None = None,
-    survey_id: int | None = None,
+    link_id: int,
+    resume_hash: str,
+    client_hash: str | None,
 ) -> int:
-    if survey_id is None:
-        survey_id, _version, survey = _live(conn, survey_code)
-    else:
-        survey = compiled_survey(conn, survey_id)
-    seed = secrets.randbelow(2**31) if seed is None else seed
+    """An anonymous response through a public link (invitations' responses are created by the
+    batched path at their first submitted page)."""
+    survey_id, _version, survey = _live(conn, survey_code)
+    seed = secrets.randbelow(2**31)
     page = flow.first_page(survey, seed=seed, answers={}) or 0
     return int(
         conn.execute(
             responses.insert()
             .values(
                 survey_id=survey_id,
-                invitation_id=invitation_id,
-                customer_id=customer_id,
                 link_id=link_id,
                 channel=channel,
                 locale=locale if locale in survey.locales else survey.locales[0],
@@ -191,17 +198,13 @@ def link_survey(conn: Connection, key: str, *, now: dt.datetime | None = None) -
     """The (link id, survey code) of an active public link."""
     now = now or utcnow()
     if not _valid_token(key):
-        raise NotFound(
-            N_("This survey link is not valid."), hint=N_("Check the link in your message.")
-        )
+        raise _not_found()
     row = conn.execute(sa.select(survey_links).where(survey_links.c.key == key)).first()
     if row is None:
-        raise NotFound(
-            N_("This survey link is not valid."), hint=N_("Check the link in your message.")
-        )
+        raise _not_found()
     expires = _aware(row.expires_at)
     if not row.active or (expires is not None and expires <= now):
-        raise LinkGone(N_("This survey link has expired."), hint=N_("Thank you for your interest."))
+        raise _expired()
     return int(row.id), row.survey_code
 
 
@@ -304,12 +307,6 @@ def _response_columns() -> list[Any]:
         _RS.c.code.label("r_code"),
         _RS.c.version.label("r_version"),
     ]
-
-
-def _not_found() -> NotFound:
-    return NotFound(
-        N_("This survey link is not valid."), hint=N_("Check the link in your message.")
-    )
 
 
 class _Batch:
@@ -473,12 +470,10 @@ class _Batch:
         # Opened, not answered yet: no response row until the first submitted page.
         expires = _aware(inv.expires_at)
         if expires is not None and expires <= self.now:
-            raise LinkGone(
-                N_("This survey link has expired."), hint=N_("Thank you for your interest.")
-            )
+            raise _expired()
         live = self.live.get(inv.code)
         if live is None:
-            raise LinkGone(N_("This survey is closed."), hint=N_("Thank you for your interest."))
+            raise _closed()
         survey_id, version = live
         survey = compiled_survey(self.conn, survey_id)
         opened = _aware(inv.opened_at) or self.opened.get(int(inv.id))
