@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 import pytest
 import sqlalchemy as sa
 
@@ -87,6 +88,36 @@ def test_merge_keeps_older_id_and_alias_still_resolves(any_store: Settings) -> N
         assert "customers.merge" in actions
     with pytest.raises(Conflict):
         service.merge_customers(any_store, actor="t", first=anna, second=bob)
+
+
+def test_link_activity_of_changed_records_and_rows_without_a_customer(
+    any_store: Settings,
+) -> None:
+    anna, bob = seed_customers(any_store, [ANNA, BOB])
+    when = dt.datetime(2025, 2, 1, tzinfo=dt.UTC)
+    with connect(any_store, write=True) as conn:
+        for rid, record in (("IX1", "T1"), ("IX2", "C1"), ("IX3", "NOPE")):
+            conn.execute(
+                interactions.insert().values(
+                    source_system="cti",
+                    source_record_id=rid,
+                    customer_record_id=record,
+                    channel="phone",
+                    stage="service",
+                    started_at=when,
+                    created_at=when,
+                )
+            )
+        # no record changed: the rows without a customer are linked; IX3 names no record
+        assert service.link_activity(conn, []) == 2
+        conn.execute(interactions.update().where(interactions.c.source_record_id == "IX2")
+                     .values(customer_id=bob))  # fmt: skip
+        # a row of an unchanged record is not looked at; the full pass puts it right
+        assert service.link_activity(conn, []) == 0
+        assert service.link_activity(conn) == 1
+        rows = dict(conn.execute(sa.select(interactions.c.source_record_id,
+                                           interactions.c.customer_id)).all())  # fmt: skip
+    assert rows == {"IX1": bob, "IX2": anna, "IX3": None}
 
 
 def test_unmerge_restores_alias_with_its_records(any_store: Settings) -> None:
@@ -176,6 +207,12 @@ def _add(settings: Settings, rows: list[tuple[str, str, dict[str, str]]]) -> dic
         return {rid: add_record(conn, system, rid, fields) for system, rid, fields in rows}
 
 
+def _cache(settings: Settings) -> pa.Table:
+    """Every row of every part of the feature cache."""
+    parts = sorted(service._feature_cache(settings).glob("part-*.arrow"))
+    return pa.concat_tables([service.read_cache_file(p) for p in parts])
+
+
 def test_resolve_store_full_then_incremental_keeps_ids(any_store: Settings) -> None:
     with pytest.raises(service.NothingToResolve):
         service.resolve_store(any_store, actor="t")
@@ -183,7 +220,7 @@ def test_resolve_store_full_then_incremental_keeps_ids(any_store: Settings) -> N
     first = service.resolve_store(any_store, actor="t")
     assert (first.mode, first.records, first.customers_created) == ("full", 5, 3)
     # the full run leaves every record's normalised features for incremental runs
-    cache = pq.read_table(service._feature_cache(any_store))
+    cache = _cache(any_store)
     assert sorted(cache["record_pk"].to_pylist()) == sorted(pks.values())
     with connect(any_store) as conn:
         hashes = service._payload_hashes(conn)
@@ -218,7 +255,7 @@ def test_resolve_store_full_then_incremental_keeps_ids(any_store: Settings) -> N
     assert (inc.mode, inc.new_records, inc.customers_created) == ("incremental", 1, 0)
     with connect(any_store) as conn:
         assert service.current_links(conn)[new["B-ANNA"]] == anna
-    cache = pq.read_table(service._feature_cache(any_store))
+    cache = _cache(any_store)
     assert sorted(cache["record_pk"].to_pylist()) == sorted([*pks.values(), new["B-ANNA"]])
     # A full re-run keeps every id.
     full = service.resolve_store(any_store, actor="t", full=True)
@@ -244,3 +281,49 @@ def test_unmerge_survives_a_full_rerun(store: Settings) -> None:
     with connect(store) as conn:
         links = service.current_links(conn)
     assert links[pks["C-CARL"]] != links[pks["C-ANNA"]]  # cannot-link holds
+
+
+def test_feature_cache_grows_by_parts_and_folds(
+    store: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "MAX_CACHE_PARTS", 2)
+    pks = _add(store, PEOPLE_RECORDS)
+    service.resolve_store(store, actor="t")
+
+    def parts() -> int:
+        return len(list(service._feature_cache(store).glob("part-*.arrow")))
+
+    extra = {"full_name": "Dora Wong", "phone": "+85290000001"}
+    pks |= _add(store, [("web", "W-DORA", extra)])
+    service.resolve_store(store, actor="t")
+    assert parts() == 2  # an incremental run adds a part with what it normalised
+    pks |= _add(store, [("web", "W-ERIC", {"full_name": "Eric Ho"})])
+    service.resolve_store(store, actor="t")
+    assert parts() == 1  # at the limit the parts fold into one
+    assert sorted(_cache(store)["record_pk"].to_pylist()) == sorted(pks.values())
+    # a changed payload makes its row stale: the next run normalises the record again and folds
+    with connect(store, write=True) as conn:
+        conn.execute(
+            sa.text("UPDATE source_records SET payload_hash = 'changed' WHERE id = :id"),
+            {"id": pks["C-CARL"]},
+        )
+    pks |= _add(store, [("web", "W-FAY", {"full_name": "Fay Lam"})])
+    service.resolve_store(store, actor="t")
+    cache = _cache(store)
+    assert parts() == 1 and sorted(cache["record_pk"].to_pylist()) == sorted(pks.values())
+    carl = cache.filter(pc.equal(cache["record_pk"], pks["C-CARL"]))
+    assert carl["payload_hash"].to_pylist() == ["changed"]
+
+
+def test_feature_cache_reads_one_row_per_record(store: Settings) -> None:
+    pks = _add(store, PEOPLE_RECORDS)
+    service.resolve_store(store, actor="t")
+    (part,) = service._feature_cache(store).glob("part-*.arrow")
+    shutil.copy(part, part.with_name("part-99999999999999999999-0.arrow"))  # every row twice
+    with connect(store) as conn:
+        hashes = service._payload_hashes(conn)
+    kept = service._read_feature_cache(store, hashes)
+    assert kept is not None and sorted(kept["record_pk"].to_pylist()) == sorted(pks.values())
+    part.write_bytes(b"not arrow")  # an unreadable part costs time only
+    again = service.resolve_store(store, actor="t", full=False)
+    assert again.mode == "incremental"

@@ -5,7 +5,13 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cxo.identity.stable_ids import IdPlan, plan_ids, union_clusters
+from cxo.identity.stable_ids import (
+    IdPlan,
+    incremental_scope,
+    plan_ids,
+    plan_incremental,
+    union_clusters,
+)
 
 
 def apply(plan: IdPlan, first_new_id: int) -> dict[int, int]:
@@ -82,3 +88,42 @@ def test_plan_is_independent_of_input_order(clusters: dict[int, int], rnd) -> No
     rnd.shuffle(items)
     a, b = plan_ids(clusters, previous), plan_ids(dict(items), previous)
     assert a.record_customer == b.record_customer and a.merges == b.merges
+
+
+OFFSET = 1000
+
+
+@st.composite
+def incremental_runs(draw):  # type: ignore[no-untyped-def]
+    """(links, new, bridges) as an incremental run sees them: existing customer c is cluster
+    c + OFFSET; a new record joins such a cluster or a new one (ids below OFFSET)."""
+    links = draw(st.dictionaries(st.integers(0, 59), st.integers(1, 15), min_size=1, max_size=50))
+    existing = sorted({c + OFFSET for c in links.values()})
+    new_pks = draw(st.lists(st.integers(100, 140), unique=True, max_size=25))
+    targets = st.one_of(st.sampled_from(existing), st.integers(100, 140))
+    new = {pk: draw(targets) for pk in new_pks}
+    clusters = sorted(set(existing) | set(new.values()))
+    pairs = st.tuples(st.sampled_from(clusters), st.sampled_from(clusters))
+    bridges = draw(st.lists(pairs, max_size=6))
+    return links, new, bridges
+
+
+@given(incremental_runs())
+def test_incremental_plan_equals_the_plan_over_every_record(run) -> None:  # type: ignore[no-untyped-def]
+    links, new, bridges = run
+    everything = {r: c + OFFSET for r, c in links.items()} | new
+    full = plan_ids(union_clusters(everything, bridges), links)
+    inc = plan_incremental(links, new, bridges, OFFSET)
+    assert inc.merges == full.merges
+    assert inc.new_customers == full.new_customers
+    for record, customer in full.record_customer.items():
+        assert inc.record_customer.get(record, links.get(record)) == customer
+    # passing only the links of the customers in scope gives the same plan
+    scope = incremental_scope(new, bridges, OFFSET)
+    some = plan_incremental({r: c for r, c in links.items() if c in scope}, new, bridges, OFFSET)
+    assert some == inc
+
+
+def test_incremental_plan_without_new_records_is_empty() -> None:
+    plan = plan_incremental({1: 5, 2: 5}, {}, [], OFFSET)
+    assert plan.record_customer == {} and plan.merges == [] and plan.new_customers == {}

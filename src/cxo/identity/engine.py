@@ -671,10 +671,13 @@ def _known_features(
             "pass what a Resolution's features hold"
         )
     cached = existing_features.select(list(FEATURE_COLUMNS))
-    cached = cached.filter(pc.is_in(cached["record_pk"], value_set=old["record_pk"]))
+    wanted = pc.is_in(cached["record_pk"], value_set=old["record_pk"])
+    if not pc.all(wanted).as_py():  # filtering copies every column: only when there are extras
+        cached = cached.filter(wanted)
     if pc.count_distinct(cached["record_pk"]).as_py() != cached.num_rows:
         raise ValueError("existing_features: record_pk values must be unique")
-    todo = old.filter(pc.invert(pc.is_in(old["record_pk"], value_set=cached["record_pk"])))
+    lacking = pc.invert(pc.is_in(old["record_pk"], value_set=cached["record_pk"]))
+    todo = old.filter(lacking) if pc.any(lacking).as_py() else old.slice(0, 0)
     return cached, todo
 
 

@@ -97,3 +97,39 @@ def union_clusters(
     if not parent:
         return dict(clusters)
     return {r: find(c) for r, c in clusters.items()}
+
+
+def incremental_scope(
+    new: Mapping[int, int], bridges: Iterable[tuple[int, int]], offset: int
+) -> set[int]:
+    """The existing customers an incremental run can change.
+
+    In an incremental run existing customer ``c`` is cluster ``c + offset`` and the clusters of
+    new records (``new``: record_pk -> cluster) are either such a cluster or a new one below
+    ``offset``; ``bridges`` join clusters. A customer no new record joined and no bridge names
+    keeps exactly its records, so only the customers returned here need planning.
+    """
+    clusters = set(new.values())
+    for a, b in bridges:
+        clusters.update((a, b))
+    return {c - offset for c in clusters if c >= offset}
+
+
+def plan_incremental(
+    links: Mapping[int, int],
+    new: Mapping[int, int],
+    bridges: Iterable[tuple[int, int]],
+    offset: int,
+) -> IdPlan:
+    """:func:`plan_ids` for an incremental run, over the records whose customer can change only.
+
+    ``links``: record_pk -> customer of the linked records; only those of the customers in
+    :func:`incremental_scope` are read, so a caller may pass just those (the plan is the same).
+    Every record the plan leaves out keeps its link.
+    """
+    bridges = list(bridges)
+    scope = incremental_scope(new, bridges, offset)
+    previous = {r: c for r, c in links.items() if c in scope}
+    clusters = {r: c + offset for r, c in previous.items()}
+    clusters.update(new)
+    return plan_ids(union_clusters(clusters, bridges), previous)
