@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from cxo.errors import CxoError
 from cxo.settings import Settings
 from cxo.store.engine import connect
 from cxo.store.tables import audit_log, customers, invitations
@@ -32,14 +33,22 @@ from cxo.surveys.bounces import (
     read_stream,
     sort_messages,
 )
-from cxo.surveys.distribute import Audience, WaveCreate, create_wave
+from cxo.surveys.distribute import Audience, WaveCreate, WaveSummary, create_wave
 from cxo.surveys.fieldwork import fieldwork
-from cxo.surveys.mailer import send_invitations
+from cxo.surveys.mailer import SUPPRESSED, send_invitations
+from cxo.surveys.suppress import add_suppression, list_suppressions, remove_suppression
 from cxo.web.app import create_app
 from tests.surveys.conftest import Sink
 from tests.surveys.test_definition import GOOD
 from tests.surveys.test_distribute import SECRET, T0, _mail_settings
-from tests.web.conftest import token_for, web_store, web_template  # noqa: F401
+from tests.web.conftest import (  # noqa: F401
+    client,
+    csrf_of,
+    login_as,
+    token_for,
+    web_store,
+    web_template,
+)
 
 DATA = Path(__file__).parent / "data" / "bounces"
 PEOPLE = {  # who gets which bounce
@@ -128,6 +137,7 @@ def _messages(sent: dict[str, tuple[int, Message]]) -> list[bytes]:
         r("postfix_hard.eml", "postfix"),  # the same bounce again: already marked
         r("gmail_hard.eml", "gmail"),  # hard, but the link was opened: left alone
         r("qq_style_base64.eml", "qq"),  # hard, marked (reference inside base64)
+        r("arf_complaint.eml", "fine"),  # a spam complaint (RFC 5965 feedback report)
     ]
 
 
@@ -143,15 +153,17 @@ def _mbox(messages: list[bytes]) -> bytes:
 
 
 EXPECTED = {
-    "read": 11,
+    "read": 12,
     "hard": 6,
     "marked": 4,
     "already": 1,
     "kept": 1,
     "soft": 1,
+    "complaints": 1,
     "unmatched": 1,
     "not_bounce": 2,
     "unreadable": 1,
+    "suppressed": 5,  # the four hard-bounced addresses and the complaint's
 }
 
 
@@ -235,7 +247,7 @@ def test_an_mbox_of_realistic_bounces(
         audits = conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar_one()
     with connect(settings, write=True) as conn:
         again = process(conn, read_mailbox(path), secret=SECRET, actor="lin", now=now)
-    assert _counts(again) == {**EXPECTED, "marked": 0, "already": 5}
+    assert _counts(again) == {**EXPECTED, "marked": 0, "already": 5, "suppressed": 0}
     assert _snapshot(settings) == before
     with connect(settings) as conn:
         assert (
@@ -263,7 +275,7 @@ def test_a_maildir_and_a_single_message(store: Settings, smtp_sink: Sink, tmp_pa
     (maildir / "new" / "empty").write_bytes(b"")
     with connect(settings, write=True) as conn:
         report = process(conn, read_mailbox(maildir), secret=SECRET, actor="lin")
-    assert _counts(report) == {**EXPECTED, "read": 12, "unreadable": 2}
+    assert _counts(report) == {**EXPECTED, "read": 13, "unreadable": 2}
     assert ("empty", "empty message") in report.problems
     # One exported message on its own (not an mbox): the duplicate is already marked.
     single = tmp_path / "bounce.eml"
@@ -328,7 +340,7 @@ def test_the_mbox_reader(tmp_path: Path) -> None:
 )
 def test_classify_never_raises(data: bytes, kind: str | None) -> None:
     notice = classify(data)
-    assert notice.kind in ("hard", "soft", "none", "unreadable")
+    assert notice.kind in ("hard", "soft", "complaint", "none", "unreadable")
     if kind is not None:
         assert notice.kind == kind
 
@@ -389,19 +401,38 @@ def test_bounces_over_the_api(
     analyst = {"Authorization": f"Bearer {token_for('analyst', 'surveys:write')}"}
     viewer = {"Authorization": f"Bearer {token_for('viewer', 'surveys:read')}"}
     mbox = {"content-type": "application/mbox"}
-    with TestClient(create_app(web_store)) as client:
+    with TestClient(create_app(web_store)) as client:  # noqa: F811
         url = "/api/v1/survey-bounces"
         assert client.post(url, content=body, headers={**viewer, **mbox}).status_code == 403
         r = client.post(url, content=body, headers={**analyst, **mbox})
         assert r.status_code == 200, r.text
         result = r.json()
         # Nobody opened a link in this store, so the gmail bounce marks its invitation too.
-        assert {k: result[k] for k in EXPECTED} == {**EXPECTED, "marked": 5, "kept": 0}
+        assert {k: result[k] for k in EXPECTED} == {
+            **EXPECTED,
+            "marked": 5,
+            "kept": 0,
+            "suppressed": 6,
+        }
         assert result["problems"] == [{"message": "#8", "reason": "no e-mail headers"}]
         again = client.post(url, content=body, headers={**analyst, **mbox}).json()
         assert (again["marked"], again["already"]) == (0, 6)
         big = client.post(url, content=b"x" * (10 * 1024 * 1024 + 1), headers={**analyst, **mbox})
         assert big.status_code == 413
+        listed = client.get("/api/v1/survey-suppressions", headers=analyst).json()
+        assert listed["total"] == 6
+        assert {i["reason"] for i in listed["items"]} == {"hard_bounce", "complaint"}
+        supp = "/api/v1/survey-suppressions"
+        assert client.get(supp, headers=viewer).status_code == 403
+        assert client.post(supp, json={"email": "x@y.z"}, headers=viewer).status_code == 403
+        added = client.post(supp, json={"email": " X@Y.Z "}, headers=analyst)
+        assert added.status_code == 201 and added.json()["email"] == "x@y.z"
+        assert added.json()["reason"] == "analyst"
+        assert client.post(supp, json={"email": "x@y.z"}, headers=analyst).status_code == 200
+        assert client.post(supp, json={"email": "x y"}, headers=analyst).status_code == 400
+        assert client.delete(f"{supp}/x@y.z", headers=viewer).status_code == 403
+        assert client.delete(f"{supp}/x@y.z", headers=analyst).status_code == 204
+        assert client.delete(f"{supp}/x@y.z", headers=analyst).status_code == 404
 
 
 def test_bounces_cli(store: Settings, smtp_sink: Sink, tmp_path: Path, monkeypatch) -> None:
@@ -417,7 +448,134 @@ def test_bounces_cli(store: Settings, smtp_sink: Sink, tmp_path: Path, monkeypat
     result = CliRunner().invoke(cli.app, ["bounces", str(path)])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "Read 11 messages: 6 hard bounces (5 invitations marked bounced" in text
+    assert "Read 12 messages: 6 hard bounces (5 invitations marked bounced" in text
+    assert "1 spam complaints" in text and "6 addresses added to the suppression list" in text
     assert "#8: no e-mail headers" in text
     missing = CliRunner().invoke(cli.app, ["bounces", str(tmp_path / "nope")])
     assert missing.exit_code != 0
+    listed = " ".join(CliRunner().invoke(cli.app, ["suppressions"]).output.split())
+    assert "Suppressed addresses: 6" in listed and PEOPLE["fine"] in listed
+    assert "spam complaint" in listed
+    added = CliRunner().invoke(cli.app, ["suppress", "Someone@Example.com"])
+    assert "someone@example.com is on the suppression list" in added.output
+    again = CliRunner().invoke(cli.app, ["suppress", "someone@example.com"])
+    assert "already on the suppression list" in again.output
+    gone = CliRunner().invoke(cli.app, ["unsuppress", "someone@example.com"])
+    assert "off the suppression list" in gone.output
+    bad = CliRunner().invoke(cli.app, ["suppress", "nope"])
+    assert bad.exit_code != 0 and "not an e-mail address" in str(bad.exception)
+
+
+def test_suppressed_addresses_are_not_mailed_again(
+    mailed: tuple[Settings, dict[str, tuple[int, Message]]], tmp_path: Path
+) -> None:
+    settings, sent = mailed
+
+    def wave(name: str) -> WaveSummary:
+        with connect(settings, write=True) as conn:
+            return create_wave(
+                conn,
+                data=WaveCreate(
+                    survey_code="branch_visit", name=name, audience=Audience(segment="bt")
+                ),
+                secret=SECRET,
+                cap_days=0,
+                default_expiry_days=14,
+                actor="lin",
+                now=T0 + dt.timedelta(days=1),
+            )
+
+    queued_before = wave("queued before the bounces came back")
+    assert queued_before.queued == 7
+    path = tmp_path / "bounces.mbox"
+    path.write_bytes(_mbox(_messages(sent)))
+    with connect(settings, write=True) as conn:
+        process(
+            conn, read_mailbox(path), secret=SECRET, actor="lin", now=T0 + dt.timedelta(hours=2)
+        )
+        total, listed = list_suppressions(conn)
+    assert total == 5
+    reasons = {e.email: e.reason for e in listed}
+    assert reasons[PEOPLE["fine"]] == "complaint" and reasons[PEOPLE["postfix"]] == "hard_bounce"
+    assert PEOPLE["gmail"] not in reasons  # its link was opened: delivered somewhere after all
+    after = wave("after the bounces")
+    assert (after.queued, after.undeliverable) == (2, 5)
+    # The queued invitations of suppressed addresses are withheld, not sent.
+    mail = send_invitations(settings, now=T0 + dt.timedelta(days=1), reminders=False)
+    assert (mail.sent, mail.undeliverable, mail.failed) == (4, 5, 0)
+    with connect(settings) as conn:
+        errors = (
+            conn.execute(
+                sa.select(invitations.c.error).where(
+                    invitations.c.wave_id == queued_before.wave_id, invitations.c.status == "failed"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert errors == [SUPPRESSED] * 5
+    # A new address, or an analyst taking the address off the list, makes a customer mailable.
+    with connect(settings, write=True) as conn:
+        conn.execute(
+            customers.update()
+            .where(customers.c.email == PEOPLE["fine"])
+            .values(email="gu.new@example.cn")
+        )
+        assert remove_suppression(conn, email=" ADA@example.hk ", actor="lin") is not None
+        assert remove_suppression(conn, email="nobody@example.hk", actor="lin") is None
+        with pytest.raises(CxoError, match="not an e-mail address"):
+            add_suppression(conn, email="not an address", actor="lin")
+        actions = conn.execute(sa.select(audit_log.c.action)).scalars().all()
+    assert "survey.unsuppress" in actions
+    assert wave("later").undeliverable == 3
+
+
+def test_the_deliverability_page(
+    web_store: Settings,  # noqa: F811
+    smtp_sink: Sink,
+    login_as,  # noqa: F811
+) -> None:
+    settings = _mail_settings(web_store, smtp_sink)
+    sent = _send(settings, smtp_sink)
+    page = "/surveys/deliverability"
+    v = login_as("viewer")
+    assert v.get(page).status_code == 403
+    v.cookies.clear()
+    c = login_as("analyst")
+    first = c.get(page)
+    assert first.status_code == 200 and "No address is on the suppression list" in first.text
+    assert "/surveys/deliverability" in c.get("/surveys").text
+    r = c.post(
+        f"{page}/bounces",
+        files={"file": ("bounces.mbox", _mbox(_messages(sent)), "application/mbox")},
+        data={"csrf_token": csrf_of(c, page)},
+    )
+    assert r.status_code == 200, r.text
+    text = " ".join(r.text.split())
+    assert "Read 12 messages: 6 hard bounces" in text and "1 spam complaints" in text
+    assert PEOPLE["qmail"] in text and "#8: no e-mail headers" in text
+    # no CSRF token: refused
+    assert c.post(f"{page}/suppress", data={"email": "a@b.c"}).status_code == 403
+
+    def form(path: str, **data: object) -> int:
+        data["csrf_token"] = csrf_of(c, page)
+        return c.post(f"{page}/{path}", data=data, follow_redirects=False).status_code
+
+    assert form("suppress", email="Someone@Example.com") == 303
+    assert "someone@example.com" in c.get(page).text
+    assert form("unsuppress", email="someone@example.com") == 303
+    assert "someone@example.com" not in c.get(page).text
+    bad = c.post(f"{page}/suppress", data={"email": "nope", "csrf_token": csrf_of(c, page)})
+    assert bad.status_code == 400 and "not an e-mail address" in bad.text
+    with connect(settings) as conn:
+        someone = int(conn.execute(sa.select(sa.func.min(customers.c.id))).scalar_one())
+    assert form("opt-out", customer_id=someone, reason="asked by phone") == 303
+    assert "asked by phone" in c.get(page).text
+    assert form("opt-in", customer_id=someone) == 303
+    assert "asked by phone" not in c.get(page).text
+    assert form("opt-out", customer_id=10**9) == 404
+    with connect(settings) as conn:
+        actions = conn.execute(sa.select(audit_log.c.action)).scalars().all()
+    assert {"survey.suppress", "survey.unsuppress", "survey.opt_out", "survey.opt_in"} <= set(
+        actions
+    )

@@ -11,7 +11,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from cxo.governance.service import Principal
-from cxo.surveys import distribute, links, optout, review, service
+from cxo.surveys import distribute, links, optout, review, service, suppress
 from cxo.surveys.distribute import Audience
 from cxo.surveys.fieldwork import Fieldwork, fieldwork
 from cxo.surveys.links import LinkRead
@@ -19,6 +19,7 @@ from cxo.surveys.mailer import MailJobs
 from cxo.surveys.optout import OptOutCreate, OptOutRead
 from cxo.surveys.review import ResponsePage
 from cxo.surveys.schemas import InstrumentRead, SurveyDetail, SurveyRead
+from cxo.surveys.suppress import SuppressionRead
 from cxo.surveys.yamlio import MAX_DEFINITION_BYTES
 from cxo.web.deps import Conn, SettingsDep, WriteConn, api_permission
 from cxo.web.routing import api_router
@@ -390,6 +391,54 @@ def remove_optout(
         raise NotFound(f"Customer {customer_id} has not opted out.")
 
 
+class SuppressionPage(BaseModel):
+    total: int
+    items: list[SuppressionRead]
+
+
+class SuppressionCreate(BaseModel):
+    email: str = Field(min_length=3, max_length=320)
+
+
+@router.get("/survey-suppressions", response_model=SuppressionPage)
+def list_suppressions(
+    conn: Conn,
+    principal: Annotated[Principal, api_permission("surveys.distribute")],
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> SuppressionPage:
+    """Addresses survey e-mail is not sent to (hard bounces, complaints, analysts'), newest
+    first."""
+    total, items = suppress.list_suppressions(conn, limit=per_page, offset=(page - 1) * per_page)
+    return SuppressionPage(total=total, items=items)
+
+
+@router.post("/survey-suppressions", response_model=SuppressionRead)
+def add_suppression(
+    response: Response,
+    conn: WriteConn,
+    principal: Annotated[Principal, api_permission("surveys.distribute")],
+    body: SuppressionCreate,
+) -> SuppressionRead:
+    """Stop all survey e-mail to an address (201; 200 if it was listed already). Audited."""
+    entry, created = suppress.add_suppression(conn, email=body.email, actor=principal.actor)
+    response.status_code = 201 if created else 200
+    return entry
+
+
+@router.delete("/survey-suppressions/{email}", status_code=204)
+def remove_suppression(
+    conn: WriteConn,
+    principal: Annotated[Principal, api_permission("surveys.distribute")],
+    email: Annotated[str, Path(min_length=3, max_length=320)],
+) -> None:
+    """Take an address off the suppression list (404 if it was not on it). Audited."""
+    if suppress.remove_suppression(conn, email=email, actor=principal.actor) is None:
+        from cxo.errors import NotFound
+
+        raise NotFound("That address is not on the suppression list.")
+
+
 @router.post(
     "/survey-bounces",
     openapi_extra={
@@ -435,19 +484,6 @@ async def upload_bounces(
         report = apply(
             conn, found, secret=settings.get_secret_key().encode("utf-8"), actor=principal.actor
         )
-    result: dict[str, object] = {
-        k: getattr(report, k)
-        for k in (
-            "read",
-            "hard",
-            "soft",
-            "unmatched",
-            "not_bounce",
-            "unreadable",
-            "marked",
-            "already",
-            "kept",
-        )
-    }
+    result: dict[str, object] = dict(report.counts())
     result["problems"] = [{"message": w, "reason": r} for w, r in report.problems]
     return result

@@ -12,10 +12,16 @@ collects bounces, and sorts every message:
 * **soft bounce** — a transient status (4.x.x), "delayed" reports, or a bounce without a status
   code: counted, nothing changes (the mail server is still trying).
 * **unmatched** — a bounce that names no invitation cxo sent.
-* **not a bounce** — auto-replies, successful delivery reports, complaints, anything else.
+* **complaint** — a feedback report (RFC 5965, ``multipart/report; report-type=feedback-report``)
+  from a mailbox provider: the recipient marked a survey e-mail as spam.
+* **not a bounce** — auto-replies, successful delivery reports, anything else.
+
+The address of every hard bounce and complaint goes on the suppression list
+(:mod:`cxo.surveys.suppress`), so no later wave, trigger or reminder mails it; a hard bounce of
+an invitation whose link was opened does not.
 * **unreadable** — empty, too large or unparseable messages, each with its reason.
 
-``read = hard + soft + unmatched + not a bounce + unreadable``. A bounce is matched on the sealed
+``read = hard + soft + complaints + unmatched + not a bounce + unreadable``. A bounce is matched on the sealed
 reference every survey e-mail carries (``X-Cxo-Invitation``, also inside the ``Message-ID``),
 which a DSN returns in its ``text/rfc822-headers`` or ``message/rfc822`` part and a non-standard
 bounce quotes; failing that on the failed recipient's address: the latest invitation sent to it
@@ -48,6 +54,7 @@ from cxo.customers.models import customers
 from cxo.errors import CxoError
 from cxo.governance import audit
 from cxo.store.metadata import utcnow
+from cxo.surveys import suppress
 from cxo.surveys.distribute import open_sealed
 from cxo.surveys.models import invitations
 from cxo.vocabulary import N_
@@ -58,7 +65,7 @@ _LINE = 64 * 1024  # mbox lines are read in pieces of at most this size
 _SCAN = 2 * 1024 * 1024  # decoded bytes of one message searched for references
 _TEXT = 64 * 1024  # characters of a bounce's text searched for codes and addresses
 
-Kind = Literal["hard", "soft", "none", "unreadable"]
+Kind = Literal["hard", "soft", "complaint", "none", "unreadable"]
 
 
 class MailboxTooLarge(CxoError):
@@ -133,17 +140,42 @@ class BounceReport:
     read: int = 0
     hard: int = 0  # matched hard bounces = marked + already + kept
     soft: int = 0  # matched soft bounces (nothing changes)
+    complaints: int = 0  # matched feedback reports (spam complaints): the address is suppressed
     unmatched: int = 0
     not_bounce: int = 0
     unreadable: int = 0
     marked: int = 0  # invitations marked bounced by this run
     already: int = 0  # hard bounces of invitations marked before
     kept: int = 0  # hard bounces of invitations whose link was opened, or not sent
+    suppressed: int = 0  # addresses this run put on the suppression list
     problems: list[tuple[str, str]] = field(default_factory=list)  # (where, reason), first 50
+
+    COUNTS = (
+        "read",
+        "hard",
+        "soft",
+        "complaints",
+        "unmatched",
+        "not_bounce",
+        "unreadable",
+        "marked",
+        "already",
+        "kept",
+        "suppressed",
+    )
+
+    def counts(self) -> dict[str, int]:
+        return {k: int(getattr(self, k)) for k in self.COUNTS}
 
     def reconciles(self) -> bool:
         return (
-            self.read == self.hard + self.soft + self.unmatched + self.not_bounce + self.unreadable
+            self.read
+            == self.hard
+            + self.soft
+            + self.complaints
+            + self.unmatched
+            + self.not_bounce
+            + self.unreadable
             and self.hard == self.marked + self.already + self.kept
         )
 
@@ -279,6 +311,8 @@ def _classify(data: bytes) -> Notice:
             found = _dsn_notice(msg, date)
             if found is not None:
                 return _with_refs(found, msg, data)
+        elif report == "feedback-report":
+            return _with_refs(_complaint(msg, date), msg, data)
         elif report:
             return Notice("none", date=date, reason=N_("another kind of report"))
     subject = _header(msg, "Subject")
@@ -462,6 +496,20 @@ def _dsn_notice(msg: Message, date: dt.datetime | None) -> Notice | None:
     return None
 
 
+def _complaint(msg: Message, date: dt.datetime | None) -> Notice:
+    """A feedback report (RFC 5965): the recipient marked the message as spam, or another
+    feedback type; the recipient is its ``Original-Rcpt-To``."""
+    for part in msg.walk():
+        if part.get_content_type() == "message/feedback-report":
+            fields: dict[str, str] = {}
+            for block in _fields(_payload_text(part)):
+                fields.update(block)
+            kind = fields.get("feedback-type", "abuse").strip().lower()[:40] or "abuse"
+            recipient = _address(fields.get("original-rcpt-to"))
+            return Notice("complaint", (), recipient, None, f"feedback report: {kind}", date)
+    return Notice("none", date=date, reason=N_("another kind of report"))
+
+
 def _looks_like_bounce(msg: Message, subject: str) -> bool:
     if msg.get("X-Failed-Recipients"):
         return True
@@ -635,10 +683,12 @@ def apply(
     matched.update(_by_address(conn, bounces, [n for n in range(len(bounces)) if n not in matched]))
     report.unmatched = len(bounces) - len(matched)
     hard = {n: i for n, i in matched.items() if bounces[n].kind == "hard"}
-    report.soft = len(matched) - len(hard)
+    complaints = {n: i for n, i in matched.items() if bounces[n].kind == "complaint"}
+    report.soft = len(matched) - len(hard) - len(complaints)
     report.hard = len(hard)
+    report.complaints = len(complaints)
     state: dict[int, Any] = {}
-    ids = sorted(set(hard.values()))
+    ids = sorted(set(hard.values()) | set(complaints.values()))
     for k in range(0, len(ids), 1000):
         for r in conn.execute(
             sa.select(
@@ -646,24 +696,39 @@ def apply(
                 invitations.c.status,
                 invitations.c.opened_at,
                 invitations.c.sent_at,
-            ).where(invitations.c.id.in_(ids[k : k + 1000]))
+                customers.c.email,
+            )
+            .select_from(
+                invitations.outerjoin(customers, customers.c.id == invitations.c.customer_id)
+            )
+            .where(invitations.c.id.in_(ids[k : k + 1000]))
         ):
             state[int(r.id)] = r
     updates: list[dict[str, Any]] = []
+    listing: list[suppress.Entry] = []
     done: set[int] = set()
     for n, inv_id in sorted(hard.items()):
         row = state[inv_id]
+        notice = bounces[n]
+        error = " ".join(x for x in (notice.status, notice.diagnostic) if x) or "bounced"
         if row.status == "bounced" or inv_id in done:
             report.already += 1
         elif row.status != "sent" or row.opened_at is not None:
             report.kept += 1
+            continue  # delivered somewhere after all: the address stays
         else:
-            notice = bounces[n]
             sent_at = _aware(row.sent_at) or now
             when = min(max(notice.date or now, sent_at), now)
-            error = " ".join(x for x in (notice.status, notice.diagnostic) if x) or "bounced"
             updates.append({"b_id": inv_id, "b_error": error[:300], "b_at": when})
             done.add(inv_id)
+        # The address that failed: as the report names it, else the one we sent to.
+        address = notice.recipient or row.email
+        if address:
+            listing.append(suppress.Entry(address, "hard_bounce", inv_id, error))
+    for n, inv_id in sorted(complaints.items()):
+        address = bounces[n].recipient or state[inv_id].email
+        if address:
+            listing.append(suppress.Entry(address, "complaint", inv_id, bounces[n].diagnostic))
     for first in range(0, len(updates), 1000):
         # One UPDATE … FROM (VALUES …) per thousand rows: row-by-row costs ~2 ms each on DuckDB.
         rows = sa.values(
@@ -677,17 +742,15 @@ def apply(
             .where(invitations.c.id == rows.c.b_id, invitations.c.status == "sent")
             .values(status="bounced", error=rows.c.b_error, bounced_at=rows.c.b_at)
         )
-    if updates:
+    report.suppressed = suppress.suppress(conn, listing, now=now)
+    if updates or report.suppressed:
         report.marked = len(updates)
         audit.record(
             conn,
             actor=actor,
             action="survey.bounces",
             object_type="invitations",
-            after={
-                k: getattr(report, k)
-                for k in ("read", "hard", "soft", "unmatched", "not_bounce", "unreadable", "marked")
-            },
+            after=report.counts(),
             now=now,
         )
     return report

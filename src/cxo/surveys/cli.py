@@ -272,7 +272,8 @@ def _send_mail() -> None:
     console.print(
         _(
             "E-mail: %(sent)s invitations sent, %(failed)s refused, %(reminders)s reminders; "
-            "left out: opted out %(opted_out)s.",
+            "left out: opted out %(opted_out)s, address suppressed %(undeliverable)s.",
+            undeliverable=f"{sent.undeliverable:,}",
             sent=f"{sent.sent:,}",
             failed=f"{sent.failed:,}",
             reminders=f"{sent.reminders:,}",
@@ -344,7 +345,8 @@ def send(
         _(
             "Wave %(id)s: %(selected)s customers selected, %(queued)s invited, %(capped)s left out "
             "by the contact cap, %(no_email)s without e-mail, %(unknown)s unknown ids; "
-            "left out: opted out %(opted_out)s.",
+            "left out: opted out %(opted_out)s, address suppressed %(undeliverable)s.",
+            undeliverable=f"{wave.undeliverable:,}",
             id=wave.wave_id,
             selected=f"{wave.selected:,}",
             queued=f"{wave.queued:,}",
@@ -424,7 +426,8 @@ def run_triggers_command(
             _(
                 "Trigger %(id)s: %(matched)s interactions matched, %(queued)s invited, %(capped)s "
                 "left out by the contact cap, %(no_email)s without e-mail; "
-                "left out: opted out %(opted_out)s.",
+                "left out: opted out %(opted_out)s, address suppressed %(undeliverable)s.",
+                undeliverable=f"{r.undeliverable:,}",
                 id=r.trigger_id,
                 matched=f"{r.matched:,}",
                 queued=f"{r.queued:,}",
@@ -537,6 +540,65 @@ def opt_outs_command(
     console.print(table)
 
 
+@app.command("suppressions")
+def suppressions_command(
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 100,
+) -> None:
+    """List the e-mail suppression list (addresses that bounced, complained or were added)."""
+    from cxo.surveys.suppress import SUPPRESSION_LABELS, list_suppressions
+
+    with connect(get_settings()) as conn:
+        total, rows = list_suppressions(conn, limit=limit)
+    if not rows:
+        console.print(_("No address is on the suppression list."))
+        return
+    table = Table(
+        _("E-mail"), _("Since"), _("Reason"), _("Invitation"), _("Detail"),
+        title=_("Suppressed addresses: %(n)s", n=f"{total:,}"),
+    )  # fmt: skip
+    for r in rows:
+        table.add_row(
+            escape(r.email),
+            r.since.strftime("%Y-%m-%d %H:%M"),
+            _(SUPPRESSION_LABELS.get(r.reason, r.reason)),
+            str(r.invitation_id or ""),
+            escape(r.detail or ""),
+        )
+    console.print(table)
+
+
+@app.command("suppress")
+def suppress_command(
+    email: Annotated[str, typer.Argument(help="The address survey e-mail must not go to.")],
+) -> None:
+    """Put an address on the suppression list (audited)."""
+    from cxo.surveys.suppress import add_suppression
+
+    with connect(get_settings(), write=True) as conn:
+        entry, created = add_suppression(conn, email=email, actor=CLI_ACTOR)
+    if created:
+        console.print(_("%(email)s is on the suppression list.", email=escape(entry.email)))
+    else:
+        console.print(
+            _("%(email)s was already on the suppression list.", email=escape(entry.email))
+        )
+
+
+@app.command("unsuppress")
+def unsuppress_command(
+    email: Annotated[str, typer.Argument(help="The address to mail again.")],
+) -> None:
+    """Take an address off the suppression list (audited)."""
+    from cxo.surveys.suppress import remove_suppression
+
+    with connect(get_settings(), write=True) as conn:
+        before = remove_suppression(conn, email=email, actor=CLI_ACTOR)
+    if before is None:
+        console.print(_("%(email)s is not on the suppression list.", email=escape(email)))
+    else:
+        console.print(_("%(email)s is off the suppression list.", email=escape(before.email)))
+
+
 @app.command("bounces")
 def bounces_command(
     path: Annotated[
@@ -557,8 +619,9 @@ def bounces_command(
         _(
             "Read %(read)s messages: %(hard)s hard bounces (%(marked)s invitations marked "
             "bounced, %(already)s already marked, %(kept)s left alone because the link was opened), "
-            "%(soft)s soft bounces (nothing changes), %(unmatched)s bounces that match no "
-            "invitation, %(not_bounce)s not bounces, %(unreadable)s unreadable.",
+            "%(soft)s soft bounces (nothing changes), %(complaints)s spam complaints, "
+            "%(unmatched)s bounces that match no invitation, %(not_bounce)s not bounces, "
+            "%(unreadable)s unreadable. %(suppressed)s addresses added to the suppression list.",
             read=f"{report.read:,}",
             hard=f"{report.hard:,}",
             marked=f"{report.marked:,}",
@@ -568,6 +631,8 @@ def bounces_command(
             unmatched=f"{report.unmatched:,}",
             not_bounce=f"{report.not_bounce:,}",
             unreadable=f"{report.unreadable:,}",
+            complaints=f"{report.complaints:,}",
+            suppressed=f"{report.suppressed:,}",
         )
     )
     for where, reason in report.problems:

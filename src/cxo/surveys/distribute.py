@@ -43,6 +43,7 @@ from cxo.store.bulk import append_rows, next_ids
 from cxo.store.metadata import utcnow
 from cxo.surveys.models import invitations, survey_optouts, survey_triggers, survey_waves, surveys
 from cxo.surveys.respond import token_hash
+from cxo.surveys.suppress import suppressed_customer_ids
 
 MAX_LIST = 1_000_000
 
@@ -175,6 +176,7 @@ class WaveSummary:
     no_email: int = 0
     unknown: int = 0
     opted_out: int = 0
+    undeliverable: int = 0  # their address is on the suppression list (bounced, complained)
 
 
 def _live_survey_id(conn: Connection, code: str) -> int:
@@ -306,10 +308,13 @@ def create_wave(
         recently_contacted(conn, since=now - dt.timedelta(days=cap_days)) if cap_days else set()
     )
     opted_out = opted_out_ids(conn)
+    undeliverable = suppressed_customer_ids(conn)
     recipients: list[tuple[int, str | None, str | None]] = []
     for r in rows:
         if r.id in opted_out:
             summary.opted_out += 1
+        elif r.id in undeliverable:
+            summary.undeliverable += 1
         elif r.id in capped:
             summary.capped += 1
         elif not r.email:
@@ -334,6 +339,7 @@ def create_wave(
         "no_email": summary.no_email,
         "unknown": summary.unknown,
         "opted_out": summary.opted_out,
+        "undeliverable": summary.undeliverable,
     }
     conn.execute(
         survey_waves.update()
@@ -432,6 +438,7 @@ class TriggerRun:
     no_email: int = 0
     waiting: int = 0
     opted_out: int = 0
+    undeliverable: int = 0
 
 
 STALE_DAYS = 14  # events older than this when first seen are not surveyed
@@ -542,6 +549,7 @@ def run_triggers(
             recently_contacted(conn, since=now - dt.timedelta(days=cap_days)) if cap_days else set()
         )
         opted_out = opted_out_ids(conn)
+        undeliverable = suppressed_customer_ids(conn)
         recipients: list[tuple[int, str | None, str | None]] = []
         sources: list[int | None] = []
         seen: set[int] = set()
@@ -551,6 +559,8 @@ def run_triggers(
             run.matched += 1
             if e.customer_id in opted_out:
                 run.opted_out += 1
+            elif e.customer_id in undeliverable:
+                run.undeliverable += 1
             elif e.customer_id in capped or e.customer_id in seen:
                 run.capped += 1
             elif not e.email:

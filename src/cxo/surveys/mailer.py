@@ -39,9 +39,11 @@ from cxo.store.engine import connect
 from cxo.store.metadata import utcnow
 from cxo.surveys.distribute import bounce_ref, invitation_token, opted_out_ids, optout_token
 from cxo.surveys.models import invitations, responses, survey_waves, surveys
+from cxo.surveys.suppress import normalise, suppressed_emails
 
 log = logging.getLogger("cxo.surveys.mailer")
 BATCH = 2000
+SUPPRESSED = "Not sent: the address is on the suppression list (it bounced, or a complaint)."
 
 
 @dataclass
@@ -50,12 +52,14 @@ class SendSummary:
     failed: int = 0
     reminders: int = 0
     opted_out: int = 0  # invitations withheld and reminders skipped: the customer opted out
+    undeliverable: int = 0  # withheld or skipped: the address is on the suppression list
 
     def add(self, other: SendSummary) -> None:
         self.sent += other.sent
         self.failed += other.failed
         self.reminders += other.reminders
         self.opted_out += other.opted_out
+        self.undeliverable += other.undeliverable
 
 
 @contextmanager
@@ -343,6 +347,7 @@ def send_invitations(
                     rows = list(conn.execute(_select(reminders=reminder, now=now, after_id=after)))
                     # Read per batch: someone may opt out while a long run is under way.
                     opted_out = opted_out_ids(conn) if rows else set()
+                    listed = suppressed_emails(conn) if rows else set()
                 if not rows:
                     break
                 after = int(rows[-1].id)
@@ -357,23 +362,30 @@ def send_invitations(
                 if withheld:
                     rows = [r for r in rows if r.customer_id not in opted_out]
                     summary.opted_out += len(withheld)
+                blocked = [r for r in rows if normalise(r.email) in listed] if listed else []
+                if blocked:
+                    rows = [r for r in rows if normalise(r.email) not in listed]
+                    summary.undeliverable += len(blocked)
                 ok, failed = _send_batch(
                     settings, server, rows, secret=secret, reminder=reminder, now=now
                 )
+                failed += [(int(r.id), SUPPRESSED) for r in blocked]
                 _mark(settings, ok, failed, reminder=reminder, now=now, withheld=withheld)
                 if reminder:
                     summary.reminders += len(ok)
                 else:
                     summary.sent += len(ok)
-                    summary.failed += len(failed)
+                    summary.failed += len(failed) - len(blocked)
                 if progress:
                     progress(len(ok) + len(failed))
     log.info(
-        "survey e-mail: %s sent, %s failed, %s reminders, %s left out (opted out)",
+        "survey e-mail: %s sent, %s failed, %s reminders, %s left out (opted out), "
+        "%s left out (suppressed address)",
         summary.sent,
         summary.failed,
         summary.reminders,
         summary.opted_out,
+        summary.undeliverable,
     )
     return summary
 

@@ -168,6 +168,37 @@ survey_optouts = sa.Table(
     enum_check("source", OPTOUT_SOURCES, "source"),
 )
 
+SUPPRESSION_REASONS = ("hard_bounce", "complaint", "analyst")
+
+email_suppressions = sa.Table(
+    "email_suppressions",
+    metadata,
+    id_column("email_suppressions"),
+    sa.Column(
+        "email",
+        sa.String(320),
+        nullable=False,
+        unique=True,
+        comment="Lower case, trimmed: survey e-mail is never sent to this address",
+    ),
+    sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+    sa.Column(
+        "reason",
+        sa.String(20),
+        nullable=False,
+        comment="hard_bounce, complaint (a feedback report), analyst",
+    ),
+    sa.Column(
+        "invitation_id",
+        sa.BigInteger,
+        sa.ForeignKey("invitations.id"),
+        comment="The invitation that bounced or was reported",
+    ),
+    sa.Column("detail", sa.String(300), comment="The bounce's status and diagnostic"),
+    sa.Column("created_by", sa.String(100), comment="The analyst, for reason analyst"),
+    enum_check("reason", SUPPRESSION_REASONS, "reason"),
+)
+
 RESPONSE_STATES = ("in_progress", "completed")
 
 responses = sa.Table(

@@ -3,10 +3,11 @@ detail with preview, publish/close and public links."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import io
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Form, Path, Query, Request
+from fastapi import File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.engine import Connection
 
@@ -44,8 +45,137 @@ def surveys_page(
             "items": service.list_surveys(conn),
             "instruments": service.list_instruments(),
             "can_write": allowed(principal.role, None, "surveys.write"),
+            "can_distribute": allowed(principal.role, None, "surveys.distribute"),
         },
     )
+
+
+# --- e-mail deliverability: bounces, the suppression list, the opt-out list ---------------------
+
+DELIVERABILITY = "/surveys/deliverability"
+
+
+def _deliverability(
+    request: Request, conn: Connection, report: dict[str, int] | None = None, problems: Any = None
+) -> Response:
+    from cxo.surveys.optout import SOURCE_LABELS, list_optouts
+    from cxo.surveys.suppress import SUPPRESSION_LABELS, list_suppressions
+
+    optout_total, optouts = list_optouts(conn, limit=200)
+    suppressed_total, suppressed = list_suppressions(conn, limit=200)
+    return render(
+        request,
+        "survey_deliverability.html",
+        {
+            "optouts": optouts,
+            "optout_total": optout_total,
+            "suppressed": suppressed,
+            "suppressed_total": suppressed_total,
+            "source_labels": SOURCE_LABELS,
+            "suppression_labels": SUPPRESSION_LABELS,
+            "report": report,
+            "problems": problems or [],
+        },
+    )
+
+
+@router.get(DELIVERABILITY, response_class=HTMLResponse)
+def deliverability_page(
+    request: Request,
+    conn: Conn,
+    principal: Annotated[Principal, page_permission("surveys.distribute")],
+) -> Response:
+    """Bounces, the suppression list and the opt-out list."""
+    return _deliverability(request, conn)
+
+
+@router.post(f"{DELIVERABILITY}/bounces", response_class=HTMLResponse)
+def upload_bounces_page(
+    request: Request,
+    settings: SettingsDep,
+    principal: Annotated[Principal, page_permission("surveys.distribute")],
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    """Read an uploaded bounce mailbox (mbox or one message) and show what it held."""
+    from cxo.surveys.bounces import (
+        MAX_UPLOAD_BYTES,
+        MailboxTooLarge,
+        apply,
+        read_stream,
+        sort_messages,
+    )
+
+    data = file.file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise MailboxTooLarge(
+            f"The mailbox is larger than {MAX_UPLOAD_BYTES:,} bytes.",
+            hint="Split it, or run `cxo survey bounces PATH` on the server.",
+        )
+    found = sort_messages(read_stream(io.BytesIO(data)))
+    with connect(settings, write=True) as conn:
+        report = apply(
+            conn, found, secret=settings.get_secret_key().encode("utf-8"), actor=principal.actor
+        )
+        return _deliverability(request, conn, report.counts(), report.problems)
+
+
+Email = Annotated[str, Form(min_length=1, max_length=320)]
+
+
+@router.post(f"{DELIVERABILITY}/suppress", response_class=HTMLResponse)
+def suppress_page(
+    settings: SettingsDep,
+    principal: Annotated[Principal, page_permission("surveys.distribute")],
+    email: Email,
+) -> Response:
+    from cxo.surveys.suppress import add_suppression
+
+    with connect(settings, write=True) as conn:
+        add_suppression(conn, email=email, actor=principal.actor)
+    return RedirectResponse(f"{DELIVERABILITY}#suppressed", status_code=303)
+
+
+@router.post(f"{DELIVERABILITY}/unsuppress", response_class=HTMLResponse)
+def unsuppress_page(
+    settings: SettingsDep,
+    principal: Annotated[Principal, page_permission("surveys.distribute")],
+    email: Email,
+) -> Response:
+    from cxo.surveys.suppress import remove_suppression
+
+    with connect(settings, write=True) as conn:
+        remove_suppression(conn, email=email, actor=principal.actor)
+    return RedirectResponse(f"{DELIVERABILITY}#suppressed", status_code=303)
+
+
+CustomerId = Annotated[int, Form(ge=1, le=2**62)]
+
+
+@router.post(f"{DELIVERABILITY}/opt-out", response_class=HTMLResponse)
+def opt_out_page(
+    settings: SettingsDep,
+    principal: Annotated[Principal, page_permission("surveys.distribute")],
+    customer_id: CustomerId,
+    reason: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    from cxo.surveys.optout import add_optout
+
+    with connect(settings, write=True) as conn:
+        add_optout(conn, customer_id=customer_id, reason=reason or None, actor=principal.actor)
+    return RedirectResponse(f"{DELIVERABILITY}#optouts", status_code=303)
+
+
+@router.post(f"{DELIVERABILITY}/opt-in", response_class=HTMLResponse)
+def opt_in_page(
+    settings: SettingsDep,
+    principal: Annotated[Principal, page_permission("surveys.distribute")],
+    customer_id: CustomerId,
+) -> Response:
+    from cxo.surveys.optout import remove_optout
+
+    with connect(settings, write=True) as conn:
+        remove_optout(conn, customer_id=customer_id, actor=principal.actor)
+    return RedirectResponse(f"{DELIVERABILITY}#optouts", status_code=303)
 
 
 def _editor(
