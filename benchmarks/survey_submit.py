@@ -120,11 +120,12 @@ class Connection:
         self.writer.write(message)
         try:
             raw = await self.reader.readuntil(b"\r\n\r\n")
-        except asyncio.IncompleteReadError as exc:
-            if exc.partial:
+        except (asyncio.IncompleteReadError, ConnectionResetError) as exc:
+            if isinstance(exc, asyncio.IncompleteReadError) and exc.partial:
                 raise
-            # The server closed this idle keep-alive connection: reconnect and send again, as a
-            # browser does (nothing reached the server).
+            # The server closed this idle keep-alive connection (a FIN, or a reset when the
+            # request crossed the close): reconnect and send again, as a browser does (the server
+            # read nothing of it).
             self.writer.close()
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
             self.writer.write(message)
@@ -252,6 +253,13 @@ def _cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def _steal() -> tuple[int, int]:
+    """(all CPU ticks but steal, steal ticks) of the machine so far, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    steal = fields[7] if len(fields) > 7 else 0
+    return sum(fields[:7]), steal
+
+
 def _peak_rss_mib(pid: int) -> float:
     """The largest peak RSS among the server's processes."""
     peaks = [0.0]
@@ -321,7 +329,7 @@ def main() -> None:
                 time.sleep(0.1)
         # warm-up (not counted)
         asyncio.run(load(args.port, tokens[:50], 8))
-        cpu0, client0 = _cpu_seconds(server.pid), time.process_time()
+        cpu0, client0, steal0 = _cpu_seconds(server.pid), time.process_time(), _steal()
         if args.rate:
             run = load_at_rate(args.port, tokens[50:], args.rate)
             how = f"arrivals {args.rate:,.0f}/s, open loop"
@@ -349,6 +357,13 @@ def main() -> None:
             f"load generator {client / max(done, 1) * 1000:.2f} ms"
         )
         print(f"server peak RSS (largest process): {_peak_rss_mib(server.pid):.0f} MiB")
+        steal = _steal()
+        ticks = sum(steal) - sum(steal0)
+        if ticks > 0:
+            print(
+                f"CPU steal during the run (time the host gave to other machines): "
+                f"{100 * (steal[1] - steal0[1]) / ticks:.1f} %"
+            )
     finally:
         server.terminate()
         server.wait()

@@ -380,3 +380,31 @@ def test_opening_a_link_is_not_starting(client: TestClient, web_store: Settings)
         assert fieldwork(conn, "branch_visit").total.started == 1
         started = conn.execute(sa.select(responses.c.started_at)).scalar_one()
     assert started is not None
+
+
+def test_respondent_pages_take_the_fast_path(
+    client: TestClient, web_store: Settings, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Opening and submitting by token skip FastAPI's routing; the same pages come back, the CSRF
+    check still holds, and other /s/ addresses (public links, opt-out) still reach their routes."""
+    from cxo.surveys import public
+
+    served: list[str] = []
+    original = public._fast
+
+    async def counting(request, *, resume: bool, token: str):  # type: ignore[no-untyped-def]
+        served.append(request.method)
+        return await original(request, resume=resume, token=token)
+
+    monkeypatch.setattr(public, "_fast", counting)
+    token = _invite(web_store, _live(web_store))
+    path = f"/s/{token}"
+    assert client.get(path).status_code == 200
+    refused = client.post(path, data={**PAGE0, "action": "next"}, follow_redirects=False)
+    assert refused.status_code == 403  # no CSRF token
+    assert _post(client, path, {**PAGE0, "nps": "2", "action": "next"}).status_code == 303  # type: ignore[attr-defined]
+    assert client.get("/s/short").status_code == 404
+    assert served == ["GET", "POST", "GET", "GET", "POST", "GET"]  # _post opens the page twice
+    assert client.get("/s/u/whatever").status_code == 404  # the opt-out route, not the fast path
+    assert client.put(path).status_code == 405
+    assert len(served) == 6

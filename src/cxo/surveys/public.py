@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 import time
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cxo.errors import CxoError
 from cxo.governance.ratelimit import FailureLimiter
@@ -28,7 +30,7 @@ from cxo.surveys.intake import Intake
 from cxo.vocabulary import N_
 from cxo.web.deps import get_settings
 from cxo.web.render import env, render, resolve_locale
-from cxo.web.routing import page_router
+from cxo.web.routing import csrf_protect, page_router
 
 router = page_router()
 RESUME_COOKIE = "cxo_resume"
@@ -404,3 +406,51 @@ async def resume_page(request: Request, token: str) -> Response:
 async def resume_submit(request: Request, token: str) -> Response:
     path = f"/s/r/{token}"
     return await _submit(request, ("resume", token), path, _abs(request, path))
+
+
+# --- the fast path ----------------------------------------------------------------------------
+# The routes above are what the app documents and tests; the busiest two (a respondent opening and
+# submitting a page by invitation or resume token) are also served by this ASGI middleware, which
+# answers them before FastAPI's per-request machinery (routing over every route, dependency
+# solving, exception and exit-stack middleware: most of the CPU a respondent's request cost). The
+# same handlers run, with the same CSRF check; errors end as the same pages, and anything
+# unexpected goes on to the app's error handler.
+
+_FAST_PATH = re.compile(r"^/s/(?:(r)/)?([^/]+)$")
+
+
+class RespondentFastPath:
+    """Serve ``GET``/``POST`` ``/s/<token>`` and ``/s/r/<token>`` directly; pass the rest on."""
+
+    def __init__(self, app: ASGIApp, *, owner: Any) -> None:
+        self.app = app
+        self.owner = owner  # the FastAPI app: request.app.state as on any route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "POST"):
+            match = _FAST_PATH.match(scope["path"])
+            if match is not None:
+                scope["app"] = self.owner
+                request = Request(scope, receive, send)
+                response = await _fast(request, resume=bool(match.group(1)), token=match.group(2))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _fast(request: Request, *, resume: bool, token: str) -> Response:
+    try:
+        if request.method == "POST":
+            await csrf_protect(request)
+        if resume:
+            path = f"/s/r/{token}"
+            if request.method == "POST":
+                return await _submit(request, ("resume", token), path, _abs(request, path))
+            return await _page(request, respond.Open(("resume", token)), path, _abs(request, path))
+        path = f"/s/{token}"
+        if request.method == "POST":
+            return await _submit(request, ("token", token), path, None)
+        lang = normalise_locale(request.query_params.get("lang"))
+        return await _page(request, respond.Open(("token", token), lang), path, None)
+    except CxoError as exc:
+        return _error(request, exc)

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from cxo.errors import CxoError, NotFound
-from cxo.store.bulk import append_rows, next_ids, staged
+from cxo.store.bulk import append_rows, is_duckdb, next_ids, staged
 from cxo.store.metadata import utcnow
 from cxo.surveys import flow, quality
 from cxo.surveys.definition import CompiledSurvey
@@ -682,6 +682,30 @@ class _Batch:
             },
             schema=_RESPONSE_CHANGE,
         )
+        if not is_duckdb(self.conn):
+            # PostgreSQL: one UPDATE … FROM (VALUES …); a staged temporary table would cost a
+            # CREATE, a COPY and a DROP (catalog writes) on every batch.
+            c = sa.values(
+                sa.column("id", sa.BigInteger),
+                sa.column("page", sa.Integer),
+                sa.column("locale", sa.String),
+                sa.column("state", sa.String),
+                sa.column("completed_at", sa.DateTime(timezone=True)),
+                sa.column("quality_flags", sa.String),
+                name="c",
+            ).data(list(zip(*(data[n].to_pylist() for n in data.column_names), strict=True)))
+            self.conn.execute(
+                responses.update()
+                .where(responses.c.id == c.c.id)
+                .values(
+                    page=sa.cast(c.c.page, sa.Integer),
+                    locale=sa.cast(c.c.locale, sa.String),
+                    state=sa.cast(c.c.state, sa.String),
+                    completed_at=sa.cast(c.c.completed_at, sa.DateTime(timezone=True)),
+                    quality_flags=sa.cast(c.c.quality_flags, sa.JSON),
+                )
+            )
+            return
         with staged(self.conn, data) as name:
             self.conn.execute(
                 sa.text(

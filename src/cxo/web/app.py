@@ -164,7 +164,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             request, 500, "Something went wrong on our side.", "The error was logged; try again."
         )
 
-    # Outermost first: headers on every response, then the body limit before anything reads it.
+    # Innermost first (each added one wraps the ones before): respondents' pages, the body limit
+    # before anything reads a body, headers on every response.
+    app.add_middleware(surveys_public.RespondentFastPath, owner=app)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,
