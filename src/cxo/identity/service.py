@@ -431,7 +431,8 @@ def _match_incremental(
 ) -> tuple[IdPlan, pa.Table | None, dict[str, Any], int]:
     """Match the unlinked ``records`` against the linked ones: (plan, assignments, stats, clusters).
 
-    ``records`` holds the new records' fields and those of linked records the ``cache`` lacks; the other linked records take part through their cached features alone. The plan covers
+    ``records`` holds the new records' fields and those of linked records the ``cache`` lacks;
+    the other linked records take part through their cached features alone. The plan covers
     only the records whose customer can change (:func:`stable_ids.plan_incremental`).
     """
     from cxo.identity.engine import resolve_incremental
