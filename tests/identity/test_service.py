@@ -224,14 +224,14 @@ def test_resolve_store_full_then_incremental_keeps_ids(any_store: Settings) -> N
     assert sorted(cache["record_pk"].to_pylist()) == sorted(pks.values())
     with connect(any_store) as conn:
         hashes = service._payload_hashes(conn)
-    assert service._read_feature_cache(any_store, hashes).num_rows == 5
+    assert service._load_cache(any_store, hashes).features.num_rows == 5
     # a row whose payload changed since (another hash) is not used
     stale = hashes.set_column(
         1, "payload_hash", pa.array(["x" if p == pks["C-ANNA"] else h for p, h in
                                      zip(hashes["record_pk"].to_pylist(),
                                          hashes["payload_hash"].to_pylist(), strict=True)])
     )  # fmt: skip
-    kept = service._read_feature_cache(any_store, stale)
+    kept = service._load_cache(any_store, stale).features
     assert pks["C-ANNA"] not in kept["record_pk"].to_pylist() and kept.num_rows == 4
     with connect(any_store) as conn:
         links = service.current_links(conn)
@@ -322,8 +322,13 @@ def test_feature_cache_reads_one_row_per_record(store: Settings) -> None:
     shutil.copy(part, part.with_name("part-99999999999999999999-0.arrow"))  # every row twice
     with connect(store) as conn:
         hashes = service._payload_hashes(conn)
-    kept = service._read_feature_cache(store, hashes)
+    kept = service._load_cache(store, hashes).features
     assert kept is not None and sorted(kept["record_pk"].to_pylist()) == sorted(pks.values())
     part.write_bytes(b"not arrow")  # an unreadable part costs time only
     again = service.resolve_store(store, actor="t", full=False)
     assert again.mode == "incremental"
+    # ... and the next run that writes folds the usable parts into one, without it
+    pks |= _add(store, [("web", "W-GUS", {"full_name": "Gus Ng"})])
+    service.resolve_store(store, actor="t")
+    assert len(list(service._feature_cache(store).glob("part-*.arrow"))) == 1
+    assert sorted(_cache(store)["record_pk"].to_pylist()) == sorted(pks.values())

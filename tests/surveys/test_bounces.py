@@ -25,13 +25,16 @@ from cxo.store.tables import audit_log, customers, invitations
 from cxo.surveys import service
 from cxo.surveys.bounces import (
     MAX_MESSAGE_BYTES,
+    MAX_UPLOAD_BYTES,
     BounceReport,
+    MailboxTooLarge,
     apply,
     classify,
     process,
     read_mailbox,
     read_stream,
     sort_messages,
+    sort_upload,
 )
 from cxo.surveys.distribute import Audience, WaveCreate, WaveSummary, create_wave
 from cxo.surveys.fieldwork import fieldwork
@@ -305,6 +308,9 @@ def test_the_mbox_reader(tmp_path: Path) -> None:
         None,
     ]
     assert split(b"no newline at all " * 10_000)[0] is not None  # one message, not an mbox
+    assert sort_upload(two).report.read == 2
+    with pytest.raises(MailboxTooLarge, match="larger than"):
+        sort_upload(b"y" * (MAX_UPLOAD_BYTES + 1))
     with pytest.raises(Exception, match="No file or folder"):
         list(read_mailbox(tmp_path / "missing"))
 

@@ -178,28 +178,27 @@ def read_cache_file(path: Path) -> pa.Table:
 class _Cache:
     features: pa.Table | None
     """The valid rows, one per record, without their payload hash."""
-    parts: int
     stale: int
-    """Rows of the files that are no longer valid (payload changed, record gone, duplicate)."""
-
-
-def _read_feature_cache(settings: Settings, hashes: pa.Table) -> pa.Table | None:
-    """The cached features still valid for ``hashes`` (record_pk, payload_hash), one row each."""
-    return _load_cache(settings, hashes).features
+    """Rows of the files that are no longer valid (payload changed, record gone, duplicate), and
+    one for each part that could not be used: a reason to fold the parts into one."""
 
 
 def _load_cache(settings: Settings, hashes: pa.Table) -> _Cache:
-    files = _cache_parts(settings)
+    """The cached features still valid for ``hashes`` (record_pk, payload_hash), one row each."""
     parts = []
-    for part in files:
+    unusable = 0
+    for part in _cache_parts(settings):
         try:
             table = read_cache_file(part)
         except (OSError, pa.ArrowException):
+            unusable += 1
             continue
         if table.num_rows and set(FEATURE_COLUMNS) | {"payload_hash"} <= set(table.column_names):
             parts.append(table.select([*FEATURE_COLUMNS, "payload_hash"]))
+        else:
+            unusable += 1
     if not parts:
-        return _Cache(None, len(files), 0)
+        return _Cache(None, unusable)
     cached = pa.concat_tables(parts)
     at = pc.index_in(cached["record_pk"], value_set=hashes["record_pk"])
     current = pc.take(hashes["payload_hash"], pc.fill_null(at, 0))
@@ -213,7 +212,8 @@ def _load_cache(settings: Settings, hashes: pa.Table) -> _Cache:
         keep = np.zeros(kept.num_rows, bool)
         keep[np.unique(first.to_numpy(), return_index=True)[1]] = True
         kept = kept.filter(pa.array(keep))
-    return _Cache(kept if kept.num_rows else None, len(files), cached.num_rows - kept.num_rows)
+    stale = unusable + cached.num_rows - kept.num_rows
+    return _Cache(kept if kept.num_rows else None, stale)
 
 
 def _with_hashes(hashes: pa.Table, features: pa.Table) -> pa.Table:
@@ -243,8 +243,7 @@ def _write_feature_cache(
     try:
         folder.mkdir(parents=True, exist_ok=True)
         old = _cache_parts(settings)
-        fold = cache is not None and (len(old) >= MAX_CACHE_PARTS or cache.stale > 0)
-        if not replace and fold and cache is not None:
+        if not replace and cache is not None and (len(old) >= MAX_CACHE_PARTS or cache.stale):
             if cache.features is not None:
                 kept = cache.features
                 kept = kept.filter(pc.invert(pc.is_in(kept["record_pk"], fresh["record_pk"])))
@@ -355,10 +354,9 @@ def resolve_store(
     if incremental:
         assert model is not None
         assert cache is not None
-        plan, assignments, stats, clusters = _match_incremental(
+        plan, previous, assignments, stats, clusters = _match_incremental(
             settings, records, links, hashes, cache, model, constraints
         )
-        previous = _links_of(links, plan)
         mode = "incremental"
     else:
         from cxo.identity.engine import resolve
@@ -428,12 +426,14 @@ def _match_incremental(
     cache: _Cache,
     model: dict[str, Any],
     constraints: pa.Table,
-) -> tuple[IdPlan, pa.Table | None, dict[str, Any], int]:
-    """Match the unlinked ``records`` against the linked ones: (plan, assignments, stats, clusters).
+) -> tuple[IdPlan, dict[int, int], pa.Table | None, dict[str, Any], int]:
+    """Match the unlinked ``records`` against the linked ones.
 
     ``records`` holds the new records' fields and those of linked records the ``cache`` lacks;
-    the other linked records take part through their cached features alone. The plan covers
-    only the records whose customer can change (:func:`stable_ids.plan_incremental`).
+    the other linked records take part through their cached features alone. Returns the plan,
+    which covers only the records whose customer can change (:func:`stable_ids.plan_incremental`),
+    the current links of those records, the engine's assignments and stats, and how many
+    customers there will be.
     """
     from cxo.identity.engine import resolve_incremental
 
@@ -441,7 +441,7 @@ def _match_incremental(
     linked = pc.is_in(records["record_pk"], links["record_pk"])
     new = records.filter(pc.invert(linked))
     if new.num_rows == 0:
-        return IdPlan(record_customer={}), None, {}, customers_now
+        return IdPlan(record_customer={}), {}, None, {}, customers_now
     offset = int(pc.max(hashes["record_pk"]).as_py()) + 1
     existing = pa.table(
         {
@@ -463,16 +463,10 @@ def _match_incremental(
     bridges = [(int(a), int(b)) for a, b in result.stats.get("bridges", [])]
     scope = incremental_scope(new_clusters, bridges, offset)
     in_scope = links.filter(pc.is_in(links["customer_id"], pa.array(sorted(scope), pa.int64())))
-    plan = plan_incremental(_as_dict(in_scope), new_clusters, bridges, offset)
-    after = len(set(plan.record_customer.values()))
-    clusters = customers_now - len(scope) + after
-    return plan, assignments, result.stats, clusters
-
-
-def _links_of(links: pa.Table, plan: IdPlan) -> dict[int, int]:
-    """The current links of the records ``plan`` covers."""
-    covered = pa.array(sorted(plan.record_customer), pa.int64())
-    return _as_dict(links.filter(pc.is_in(links["record_pk"], covered)))
+    previous = _as_dict(in_scope)  # the linked records of the plan, exactly
+    plan = plan_incremental(previous, new_clusters, bridges, offset)
+    clusters = customers_now - len(scope) + len(set(plan.record_customer.values()))
+    return plan, previous, assignments, result.stats, clusters
 
 
 def _write_plan(

@@ -458,28 +458,18 @@ async def upload_bounces(
 ) -> dict[str, object]:
     """Read bounces from an mbox (or one message) in the request body, at most 10 MB: hard bounces
     mark their invitations bounced; the same upload twice changes nothing."""
-    import io
 
     from cxo.store.engine import connect
-    from cxo.surveys.bounces import (
-        MAX_UPLOAD_BYTES,
-        MailboxTooLarge,
-        apply,
-        read_stream,
-        sort_messages,
-    )
+    from cxo.surveys.bounces import MAX_UPLOAD_BYTES, apply, sort_upload, upload_too_large
 
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_UPLOAD_BYTES:
-            raise MailboxTooLarge(
-                f"The mailbox is larger than {MAX_UPLOAD_BYTES:,} bytes.",
-                hint="Split it, or run `cxo survey bounces PATH` on the server.",
-            )
+            raise upload_too_large()
         chunks.append(chunk)
-    found = sort_messages(read_stream(io.BytesIO(b"".join(chunks))))
+    found = sort_upload(b"".join(chunks))
     with connect(settings, write=True) as conn:
         report = apply(
             conn, found, secret=settings.get_secret_key().encode("utf-8"), actor=principal.actor

@@ -36,6 +36,7 @@ only for that.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -70,6 +71,20 @@ Kind = Literal["hard", "soft", "complaint", "none", "unreadable"]
 
 class MailboxTooLarge(CxoError):
     http_status = 413
+
+
+def upload_too_large() -> MailboxTooLarge:
+    return MailboxTooLarge(
+        f"The mailbox is larger than {MAX_UPLOAD_BYTES:,} bytes.",
+        hint="Split it, or run `cxo survey bounces PATH` on the server.",
+    )
+
+
+def sort_upload(data: bytes) -> Sorted:
+    """An uploaded mbox (or one message), at most :data:`MAX_UPLOAD_BYTES`, read and sorted."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise upload_too_large()
+    return sort_messages(read_stream(io.BytesIO(data)))
 
 
 # Why a message could not be read (msgids: the CLI shows them translated).

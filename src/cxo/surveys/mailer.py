@@ -39,7 +39,7 @@ from cxo.store.engine import connect
 from cxo.store.metadata import utcnow
 from cxo.surveys.distribute import bounce_ref, invitation_token, opted_out_ids, optout_token
 from cxo.surveys.models import invitations, responses, survey_waves, surveys
-from cxo.surveys.suppress import normalise, suppressed_emails
+from cxo.surveys.suppress import listed, normalise
 
 log = logging.getLogger("cxo.surveys.mailer")
 BATCH = 2000
@@ -347,7 +347,8 @@ def send_invitations(
                     rows = list(conn.execute(_select(reminders=reminder, now=now, after_id=after)))
                     # Read per batch: someone may opt out while a long run is under way.
                     opted_out = opted_out_ids(conn) if rows else set()
-                    listed = suppressed_emails(conn) if rows else set()
+                    addresses = {r.id: normalise(r.email) for r in rows}
+                    suppressed = listed(conn, sorted({a for a in addresses.values() if a}))
                 if not rows:
                     break
                 after = int(rows[-1].id)
@@ -362,9 +363,9 @@ def send_invitations(
                 if withheld:
                     rows = [r for r in rows if r.customer_id not in opted_out]
                     summary.opted_out += len(withheld)
-                blocked = [r for r in rows if normalise(r.email) in listed] if listed else []
+                blocked = [r for r in rows if addresses[r.id] in suppressed]
                 if blocked:
-                    rows = [r for r in rows if normalise(r.email) not in listed]
+                    rows = [r for r in rows if addresses[r.id] not in suppressed]
                     summary.undeliverable += len(blocked)
                 ok, failed = _send_batch(
                     settings, server, rows, secret=secret, reminder=reminder, now=now

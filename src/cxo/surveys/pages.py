@@ -3,7 +3,6 @@ detail with preview, publish/close and public links."""
 
 from __future__ import annotations
 
-import io
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -97,21 +96,9 @@ def upload_bounces_page(
     file: Annotated[UploadFile, File()],
 ) -> Response:
     """Read an uploaded bounce mailbox (mbox or one message) and show what it held."""
-    from cxo.surveys.bounces import (
-        MAX_UPLOAD_BYTES,
-        MailboxTooLarge,
-        apply,
-        read_stream,
-        sort_messages,
-    )
+    from cxo.surveys.bounces import MAX_UPLOAD_BYTES, apply, sort_upload
 
-    data = file.file.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise MailboxTooLarge(
-            f"The mailbox is larger than {MAX_UPLOAD_BYTES:,} bytes.",
-            hint="Split it, or run `cxo survey bounces PATH` on the server.",
-        )
-    found = sort_messages(read_stream(io.BytesIO(data)))
+    found = sort_upload(file.file.read(MAX_UPLOAD_BYTES + 1))
     with connect(settings, write=True) as conn:
         report = apply(
             conn, found, secret=settings.get_secret_key().encode("utf-8"), actor=principal.actor

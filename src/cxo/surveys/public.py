@@ -304,15 +304,29 @@ def _abs(request: Request, path: str) -> str:
 # --- invitation tokens ------------------------------------------------------------------------
 
 
+async def _by_token(request: Request, *, resume: bool, token: str) -> Response:
+    """Open (GET) or submit (POST) a page by invitation token or, with ``resume``, by the resume
+    token of an anonymous response; the CSRF check is the caller's."""
+    if resume:
+        path = f"/s/r/{token}"
+        if request.method == "POST":
+            return await _submit(request, ("resume", token), path, _abs(request, path))
+        return await _page(request, respond.Open(("resume", token)), path, _abs(request, path))
+    path = f"/s/{token}"
+    if request.method == "POST":
+        return await _submit(request, ("token", token), path, None)
+    lang = normalise_locale(request.query_params.get("lang"))
+    return await _page(request, respond.Open(("token", token), lang), path, None)
+
+
 @router.get("/s/{token}", response_class=HTMLResponse)
 async def invitation_page(request: Request, token: str) -> Response:
-    lang = normalise_locale(request.query_params.get("lang"))
-    return await _page(request, respond.Open(("token", token), lang), f"/s/{token}", None)
+    return await _by_token(request, resume=False, token=token)
 
 
 @router.post("/s/{token}", response_class=HTMLResponse)
 async def invitation_submit(request: Request, token: str) -> Response:
-    return await _submit(request, ("token", token), f"/s/{token}", None)
+    return await _by_token(request, resume=False, token=token)
 
 
 # --- public links -----------------------------------------------------------------------------
@@ -398,14 +412,12 @@ async def link_start(request: Request, key: str) -> Response:
 
 @router.get("/s/r/{token}", response_class=HTMLResponse)
 async def resume_page(request: Request, token: str) -> Response:
-    path = f"/s/r/{token}"
-    return await _page(request, respond.Open(("resume", token)), path, _abs(request, path))
+    return await _by_token(request, resume=True, token=token)
 
 
 @router.post("/s/r/{token}", response_class=HTMLResponse)
 async def resume_submit(request: Request, token: str) -> Response:
-    path = f"/s/r/{token}"
-    return await _submit(request, ("resume", token), path, _abs(request, path))
+    return await _by_token(request, resume=True, token=token)
 
 
 # --- the fast path ----------------------------------------------------------------------------
@@ -440,17 +452,7 @@ class RespondentFastPath:
 
 async def _fast(request: Request, *, resume: bool, token: str) -> Response:
     try:
-        if request.method == "POST":
-            await csrf_protect(request)
-        if resume:
-            path = f"/s/r/{token}"
-            if request.method == "POST":
-                return await _submit(request, ("resume", token), path, _abs(request, path))
-            return await _page(request, respond.Open(("resume", token)), path, _abs(request, path))
-        path = f"/s/{token}"
-        if request.method == "POST":
-            return await _submit(request, ("token", token), path, None)
-        lang = normalise_locale(request.query_params.get("lang"))
-        return await _page(request, respond.Open(("token", token), lang), path, None)
+        await csrf_protect(request)  # what the page router's dependency does on the routes
+        return await _by_token(request, resume=resume, token=token)
     except CxoError as exc:
         return _error(request, exc)

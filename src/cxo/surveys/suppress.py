@@ -85,30 +85,31 @@ def suppress(
             wanted.setdefault(email, entry)
     if not wanted:
         return 0
-    listed = _listed(conn, list(wanted))
-    added = 0
-    for email, entry in wanted.items():
-        if email in listed:
-            continue
-        # ON CONFLICT: two runs listing the same address at once (PostgreSQL). DuckDB (one
-        # writer, so no race) reports -1 rows.
-        count = conn.execute(
-            pg_insert(email_suppressions)
-            .values(
-                email=email,
-                since=now,
-                reason=entry.reason,
-                invitation_id=entry.invitation_id,
-                detail=entry.detail[:300] if entry.detail else None,
-                created_by=actor if entry.reason == "analyst" else None,
-            )
-            .on_conflict_do_nothing(index_elements=["email"])
-        ).rowcount
-        added += 1 if count < 0 else count
-    return added
+    known = listed(conn, list(wanted))
+    rows = [
+        {
+            "email": email,
+            "since": now,
+            "reason": entry.reason,
+            "invitation_id": entry.invitation_id,
+            "detail": entry.detail[:300] if entry.detail else None,
+            "created_by": actor if entry.reason == "analyst" else None,
+        }
+        for email, entry in wanted.items()
+        if email not in known
+    ]
+    if not rows:
+        return 0
+    # One statement for all (row by row costs ~2 ms each on DuckDB). ON CONFLICT: two runs
+    # listing the same address at once (PostgreSQL); DuckDB, one writer, reports -1 rows.
+    count = conn.execute(
+        pg_insert(email_suppressions).values(rows).on_conflict_do_nothing(index_elements=["email"])
+    ).rowcount
+    return len(rows) if count < 0 else count
 
 
-def _listed(conn: Connection, emails: list[str]) -> set[str]:
+def listed(conn: Connection, emails: list[str]) -> set[str]:
+    """Those of ``emails`` (normalised) that are on the list."""
     found: set[str] = set()
     for k in range(0, len(emails), 1000):
         found.update(
@@ -120,11 +121,6 @@ def _listed(conn: Connection, emails: list[str]) -> set[str]:
             )
         )
     return found
-
-
-def suppressed_emails(conn: Connection) -> set[str]:
-    """Every listed address (normalised)."""
-    return {str(r[0]) for r in conn.execute(sa.select(email_suppressions.c.email))}
 
 
 def suppressed_customer_ids(conn: Connection) -> set[int]:
