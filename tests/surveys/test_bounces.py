@@ -560,6 +560,10 @@ def test_the_deliverability_page(
     text = " ".join(r.text.split())
     assert "Read 12 messages: 6 hard bounces" in text and "1 spam complaints" in text
     assert PEOPLE["qmail"] in text and "#8: no e-mail headers" in text
+    c.cookies.set("cxo_lang", "zh_CN")
+    zh = c.get(page).text
+    assert "邮件送达" in zh and "屏蔽名单" in zh and "硬退信" in zh and "垃圾邮件投诉" in zh
+    c.cookies.delete("cxo_lang")
     # no CSRF token: refused
     assert c.post(f"{page}/suppress", data={"email": "a@b.c"}).status_code == 403
 
