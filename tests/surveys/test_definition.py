@@ -129,6 +129,7 @@ def test_servperf_variant_and_expectation_scale() -> None:
         (("  - questions:", "  - questions: ["), 11, "not valid YAML"),
         (("code: branch_visit", "code: Branch Visit"), 1, "String should match"),
         (("code: branch_visit", "code: new"), 1, "reserved"),
+        (("code: branch_visit", "code: deliverability"), 1, "reserved"),
     ],
 )
 def test_malformed_definitions_name_the_line(
@@ -170,6 +171,8 @@ def test_oversized_and_non_utf8_definitions_are_refused() -> None:
         parse_and_compile(GOOD.encode("gb18030"))
     with pytest.raises(SurveyDefinitionError, match="mapping"):
         parse_and_compile("- just\n- a list\n")
+    with pytest.raises(SurveyDefinitionError, match="nested too deeply"):
+        parse_and_compile("pages: " + "[" * 5000)
 
 
 def test_yaml_and_json_exports_round_trip() -> None:

@@ -54,7 +54,8 @@ QUESTION_TYPES = (
 )
 SCALE_NAMES = (N_("importance"), N_("performance"), N_("expectation"), N_("single"))
 SURVEY_STATES = (N_("draft"), N_("live"), N_("closed"))
-RESERVED_CODES = frozenset({"new", "check"})
+# survey codes that are page addresses under /surveys/
+RESERVED_CODES = frozenset({"new", "check", "deliverability"})
 
 
 class Strict(BaseModel):

@@ -83,6 +83,9 @@ def load_document(text: str | bytes, *, source: str = "survey") -> tuple[Any, ya
         raise SurveyDefinitionError(f"{problem} (not valid YAML or JSON)", line=line) from None
     except yaml.YAMLError as exc:
         raise SurveyDefinitionError(f"not valid YAML or JSON: {exc}") from None
+    except RecursionError:
+        # PyYAML composes recursively; a survey is never nested more than a few levels deep
+        raise SurveyDefinitionError(f"{source} is nested too deeply to be a survey") from None
     return data, node
 
 
