@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cxo.errors import NotFound
 from cxo.settings import Settings
 from cxo.store import engine as store_engine
+from cxo.store.bootstrap import init_store
 from cxo.store.engine import connect
 from cxo.store.tables import answers, invitations, responses
 from cxo.surveys import intake, respond, service
@@ -122,7 +123,7 @@ job_specs = st.lists(
 def test_a_batch_gives_what_the_jobs_give_one_at_a_time(
     any_store: Settings, specs: list[tuple[int, str, int, int, str, str | None]]
 ) -> None:
-    store = any_store  # PostgreSQL writes some of the batch differently (UPDATE … FROM VALUES)
+    store = any_store  # PostgreSQL reads and writes with its own statements
     with connect(store, write=True) as conn:
         one_by_one = _invite(conn, 3)
         batched = _invite(conn, 3)
@@ -147,6 +148,66 @@ def test_a_batch_gives_what_the_jobs_give_one_at_a_time(
     with connect(store) as conn:
         for a, b in zip(one_by_one, batched, strict=True):
             assert _state(conn, b) == _state(conn, a)
+
+
+@pytest.mark.postgres
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(specs=job_specs, split=st.integers(0, 12))
+# a page with problems, then the same page again in the next batch (answers replaced), then on
+# to page 1, back, and a language switch
+@example(
+    specs=[
+        (0, "submit", 0, 2, "next", None),
+        (1, "submit", 0, 0, "save", "zh_CN"),
+        (0, "submit", 0, 0, "next", None),
+        (0, "submit", 1, 3, "back", None),
+        (1, "open", 0, 0, "next", "en"),
+        (1, "submit", 0, 1, "next", None),
+        (1, "submit", 1, 3, "next", None),
+    ],
+    split=2,
+)
+def test_postgresql_statements_give_what_duckdb_gives(
+    store: Settings,
+    pg_url: str,
+    specs: list[tuple[int, str, int, int, str, str | None]],
+    split: int,
+) -> None:
+    """PostgreSQL reads and writes a batch with its own constant statements (arrays, writable
+    CTEs); DuckDB with SQLAlchemy-built ones. The same jobs, in two batches (so the second meets
+    stored responses, answers to replace and responses to move on), leave the same outcomes and
+    rows on both; so does opening each stored response by id."""
+    pg = store.model_copy(update={"database_url": pg_url})
+    init_store(pg)
+    results = []
+    for db in (store, pg):
+        with connect(db, write=True) as conn:
+            tokens = _invite(conn, 3)
+        jobs: list[respond.Job] = []
+        for who, kind, page, form, action, lang in specs:
+            where: respond.Where = ("token", tokens[who])
+            if kind == "open":
+                jobs.append(respond.Open(where, lang))
+            else:
+                jobs.append(respond.Submit(where, page, FORMS[form], action, lang=lang))
+        outcomes = []
+        for part in (jobs[:split], jobs[split:]):
+            if part:
+                with connect(db, write=True) as conn:
+                    outcomes += respond.handle(conn, part, now=NOW)
+        with connect(db, write=True) as conn:
+            states = [_state(conn, t) for t in tokens]
+            stored = conn.execute(
+                sa.select(responses.c.id)
+                .join(invitations, invitations.c.id == responses.c.invitation_id)
+                .where(invitations.c.token_hash.in_([respond.token_hash(t) for t in tokens]))
+                .order_by(invitations.c.id)
+            ).scalars()
+            by_id = respond.handle(conn, [respond.Open(("response", int(r))) for r in stored])
+        results.append(([_describe(o) for o in outcomes], states, [_describe(o) for o in by_id]))
+    assert results[1] == results[0]
 
 
 def test_a_multi_page_answer_in_one_batch_with_others(any_store: Settings) -> None:
@@ -269,3 +330,43 @@ def test_a_failed_batch_is_retried_one_job_at_a_time(
     assert [type(r).__name__ for r in results] == ["SaveResult"] * 3 + ["NotFound"]
     assert queue.batches == 5  # the failed batch, then one per job
     store_engine.dispose_engines()
+
+
+@pytest.mark.postgres
+def test_the_postgresql_writer_keeps_its_connection_and_survives_losing_it(
+    pg_url: str, tmp_path: Any
+) -> None:
+    from tests.conftest import make_settings
+
+    pg = make_settings(tmp_path / "home", pg_url)
+    init_store(pg)
+    with connect(pg, write=True) as conn:
+        tokens = _invite(conn, 3)
+    queue = intake.Intake(pg)
+    loop = asyncio.new_event_loop()
+
+    def submit(token: str) -> respond.Outcome:
+        p = intake._Pending(
+            respond.Submit(("token", token), 0, PAGE0_OK), loop, loop.create_future()
+        )
+        queue._write([p])
+        loop.run_until_complete(asyncio.sleep(0))
+        return p.future.result()
+
+    def backend() -> int:
+        assert queue._conn is not None
+        return int(queue._conn.connection.driver_connection.info.backend_pid)
+
+    assert isinstance(submit(tokens[0]), respond.SaveResult)
+    first = backend()
+    assert isinstance(submit(tokens[1]), respond.SaveResult)
+    assert backend() == first  # held between batches: no check-out, no ping
+    with connect(pg) as conn:  # the server ends the writer's session
+        conn.execute(sa.text(f"SELECT pg_terminate_backend({first})"))
+    out = submit(tokens[2])
+    assert isinstance(out, respond.SaveResult) and not out.errors
+    assert backend() != first
+    queue._release(broken=False)
+    loop.close()
+    with connect(pg) as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM responses")).scalar() == 3

@@ -22,9 +22,12 @@ import threading
 from dataclasses import dataclass
 from typing import Final
 
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
 from cxo.errors import CxoError
 from cxo.settings import Settings
-from cxo.store.engine import connect
+from cxo.store.engine import connect, get_engine, translate_error
 from cxo.surveys.respond import Job, Outcome, handle
 
 log = logging.getLogger("cxo.surveys.intake")
@@ -56,6 +59,7 @@ class Intake:
         self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._conn: Connection | None = None  # PostgreSQL: the writer's own, kept between batches
         self.batches = 0
         self.jobs = 0
         self.largest = 0
@@ -84,6 +88,7 @@ class Intake:
                 with self._lock:
                     if self._queue.empty():
                         self._thread = None
+                        self._release(broken=False)
                         return
                 continue
             batch = [first]
@@ -99,8 +104,7 @@ class Intake:
         self.jobs += len(batch)
         self.largest = max(self.largest, len(batch))
         try:
-            with connect(self.settings, write=True) as conn:
-                outcomes: list[Outcome | BaseException] = list(handle(conn, [p.job for p in batch]))
+            outcomes: list[Outcome | BaseException] = self._handle([p.job for p in batch])
         except Exception as exc:  # the whole batch rolled back
             if len(batch) == 1:
                 outcomes = [exc]
@@ -111,3 +115,41 @@ class Intake:
                 return
         for pending, outcome in zip(batch, outcomes, strict=True):
             pending.loop.call_soon_threadsafe(_settle, pending.future, outcome)
+
+    def _handle(self, jobs: list[Job]) -> list[Outcome | BaseException]:
+        if self.settings.is_duckdb:  # the process's DuckDB write lock, taken per batch
+            with connect(self.settings, write=True) as conn:
+                return list(handle(conn, jobs))
+        # PostgreSQL: one connection held while there is work, so a batch costs no pool
+        # check-out and no liveness ping (a round trip each); any failure drops it, and a batch
+        # that found it dead (a restarted server, an idle timeout) runs again on a new one.
+        while True:
+            reused = self._conn is not None
+            try:
+                if self._conn is None:
+                    try:
+                        self._conn = get_engine(self.settings).connect()
+                    except Exception as exc:
+                        translated = translate_error(exc, self.settings.effective_database_url)
+                        raise (translated or exc) from None
+                with self._conn.begin():
+                    return list(handle(self._conn, jobs))
+            except Exception as exc:
+                self._release(broken=True)
+                if not (
+                    reused and isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+                ):
+                    raise
+                log.info("the survey writer's connection was lost; reconnecting")
+
+    def _release(self, *, broken: bool) -> None:
+        """Give the held connection back (idle), or drop it (after a failure: its state is
+        unknown)."""
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                if broken:
+                    conn.invalidate()
+                conn.close()
+            except Exception:
+                log.debug("dropping the survey writer's connection failed", exc_info=True)

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from cxo.errors import CxoError, NotFound
-from cxo.store.bulk import append_rows, is_duckdb, next_ids, staged
+from cxo.store.bulk import append_rows, next_ids, staged
 from cxo.store.metadata import utcnow
 from cxo.surveys import flow, quality
 from cxo.surveys.definition import CompiledSurvey
@@ -340,6 +340,9 @@ class _Batch:
         inv_ids = {int(j.where[1]) for j in jobs if j.where[0] == "invitation"}
         resumes = {token_hash(str(j.where[1])) for j in jobs if j.where[0] == "resume"}
         response_ids = {int(j.where[1]) for j in jobs if j.where[0] == "response"}
+        if self.lock:
+            self._load_pg(hashes, inv_ids, resumes, response_ids)
+            return
         found: list[Any] = []
         if hashes or inv_ids:
             live = surveys.alias("live")
@@ -397,23 +400,63 @@ class _Batch:
         if found:
             self._adopt(found)
 
-    def _adopt(self, rows: list[Any]) -> None:
-        """Sessions for the stored responses in ``rows`` (``r_*`` columns), with their answers."""
-        given: dict[int, dict[flow.AnswerKey, flow.Value]] = {int(r.r_id): {} for r in rows}
-        for a in self.conn.execute(
-            sa.select(
-                answers.c.response_id,
-                answers.c.item_code,
-                answers.c.scale,
-                answers.c.value_num,
-                answers.c.value_text,
+    def _load_pg(
+        self, hashes: set[str], inv_ids: set[int], resumes: set[str], response_ids: set[int]
+    ) -> None:
+        """PostgreSQL: the same reads as constant statements (prepared by the driver after a few
+        runs, never compiled by SQLAlchemy), each response's answers aggregated in the row."""
+        found: list[Any] = []
+        if hashes or inv_ids:
+            for row in self.conn.exec_driver_sql(
+                _PG_INVITATIONS, {"hashes": sorted(hashes), "ids": sorted(inv_ids)}
+            ):
+                self.inv_by_hash[row.token_hash] = row
+                self.inv_by_id[int(row.id)] = row
+                if row.live_id is not None:
+                    self.live[row.code] = (int(row.live_id), int(row.live_version))
+                if row.r_id is not None:
+                    found.append(row)
+        if resumes or response_ids:
+            found += list(
+                self.conn.exec_driver_sql(
+                    _PG_RESPONSES, {"hashes": sorted(resumes), "ids": sorted(response_ids)}
+                )
             )
-            .where(answers.c.response_id.in_(sorted(given)))
-            .order_by(answers.c.id)
-        ):
-            value = a.value_num if a.value_num is not None else a.value_text
-            if value is not None:
-                given[int(a.response_id)][(a.item_code, a.scale or "single")] = value
+        if not found:
+            return
+        given: dict[int, dict[flow.AnswerKey, flow.Value]] = {}
+        for row in found:
+            given[int(row.r_id)] = got = {}
+            listed = row.r_answers
+            for item, scale, num, text in (
+                json.loads(listed) if isinstance(listed, str) else (listed or [])
+            ):
+                value = num if num is not None else text
+                if value is not None:
+                    got[(item, scale or "single")] = value
+        self._adopt(found, given)
+
+    def _adopt(
+        self, rows: list[Any], given: dict[int, dict[flow.AnswerKey, flow.Value]] | None = None
+    ) -> None:
+        """Sessions for the stored responses in ``rows`` (``r_*`` columns), with their answers
+        (read here unless ``given``)."""
+        if given is None:
+            given = {int(r.r_id): {} for r in rows}
+            for a in self.conn.execute(
+                sa.select(
+                    answers.c.response_id,
+                    answers.c.item_code,
+                    answers.c.scale,
+                    answers.c.value_num,
+                    answers.c.value_text,
+                )
+                .where(answers.c.response_id.in_(sorted(given)))
+                .order_by(answers.c.id)
+            ):
+                value = a.value_num if a.value_num is not None else a.value_text
+                if value is not None:
+                    given[int(a.response_id)][(a.item_code, a.scale or "single")] = value
         for row in rows:
             rid = int(row.r_id)
             inv = row.r_invitation_id
@@ -573,6 +616,8 @@ class _Batch:
 
     def flush(self) -> dict[int, int]:
         """Write what the jobs changed; returns temporary response id → stored id."""
+        if self.lock:
+            return self._flush_pg()
         conn, now = self.conn, self.now
         real = dict(
             zip(
@@ -594,6 +639,14 @@ class _Batch:
                     answers.c.response_id.in_(sorted(rids)), answers.c.item_code.in_(sorted(codes))
                 )
             )
+        rows = self._answer_rows(real)
+        if rows:
+            append_rows(conn, answers, _answer_table(rows, now))
+        self._stamp_invitations()
+        return real
+
+    def _answer_rows(self, real: dict[int, int]) -> list[tuple[int, str, str, flow.Value]]:
+        """The answers to (re)write: all of a new response's, a stored one's touched items'."""
         rows: list[tuple[int, str, str, flow.Value]] = []
         for temp, rid in real.items():
             s = self.sessions[self.new[temp]]
@@ -601,10 +654,55 @@ class _Batch:
         for rid, items in self.touched.items():
             s = self.sessions[self.slot_of_response[rid]]
             rows += [(rid, i, scale, v) for (i, scale), v in s.answers.items() if i in items]
-        if rows:
-            append_rows(conn, answers, _answer_table(rows, now))
-        self._stamp_invitations()
-        return real
+        return rows
+
+    def _flush_pg(self) -> dict[int, int]:
+        """PostgreSQL: every write of the batch, the new responses' ids included, in one
+        constant statement (writable CTEs over arrays): one round trip, nothing to compile."""
+        temps = sorted(self.new, reverse=True)
+        new = [self.sessions[self.new[t]] for t in temps]
+        dirty = sorted(self.dirty)
+        changed = [self.sessions[self.slot_of_response[rid]] for rid in dirty]
+        deleted = [(rid, item) for rid, items in self.touched.items() for item in sorted(items)]
+        rows = self._answer_rows({t: t for t in temps})
+        stamped = sorted(set(self.opened) | self.started_inv | self.used_inv)
+        if not (temps or dirty or deleted or rows or stamped):
+            return {}
+        params: dict[str, Any] = {
+            "now": self.now,
+            "n_temp": temps,
+            "n_survey": [s.survey_id for s in new],
+            "n_inv": [s.invitation_id for s in new],
+            "n_customer": [s.customer_id for s in new],
+            "n_channel": [s.channel or "email" for s in new],
+            "n_locale": [
+                s.locale if s.locale in s.survey.locales else s.survey.locales[0] for s in new
+            ],
+            "n_started": [s.started_at for s in new],
+            "n_state": ["completed" if s.done else "in_progress" for s in new],
+            "n_page": [s.page for s in new],
+            "n_seed": [s.seed for s in new],
+            "n_completed": [self._completed_at(t) for t in temps],
+            "n_flags": [self._flags(t) for t in temps],
+            "u_id": dirty,
+            "u_page": [s.page for s in changed],
+            "u_locale": [s.locale for s in changed],
+            "u_state": ["completed" if s.done else "in_progress" for s in changed],
+            "u_completed": [self._completed_at(rid) for rid in dirty],
+            "u_flags": [self._flags(rid) for rid in dirty],
+            "d_response": [d[0] for d in deleted],
+            "d_item": [d[1] for d in deleted],
+            "a_response": [r[0] for r in rows],
+            "a_item": [r[1] for r in rows],
+            "a_scale": [r[2] for r in rows],
+            "a_num": [None if isinstance(r[3], str) else float(r[3]) for r in rows],
+            "a_text": [r[3] if isinstance(r[3], str) else None for r in rows],
+            "i_id": stamped,
+            "i_opened": [i in self.opened for i in stamped],
+            "i_started": [i in self.started_inv for i in stamped],
+            "i_used": [i in self.used_inv for i in stamped],
+        }
+        return {int(t): int(rid) for t, rid in self.conn.exec_driver_sql(_PG_WRITE, params)}
 
     def _stamp_invitations(self) -> None:
         """Opened, started and used times of the invitations, in one statement."""
@@ -637,6 +735,8 @@ class _Batch:
         meta = self.stored_meta.get(rid)
         if meta is None or meta[1] is None:
             return None
+        if isinstance(meta[1], str):  # JSON text, as PostgreSQL's driver returned it
+            return meta[1]
         return json.dumps(meta[1], ensure_ascii=False)
 
     def _completed_at(self, rid: int) -> dt.datetime | None:
@@ -682,30 +782,6 @@ class _Batch:
             },
             schema=_RESPONSE_CHANGE,
         )
-        if not is_duckdb(self.conn):
-            # PostgreSQL: one UPDATE … FROM (VALUES …); a staged temporary table would cost a
-            # CREATE, a COPY and a DROP (catalog writes) on every batch.
-            c = sa.values(
-                sa.column("id", sa.BigInteger),
-                sa.column("page", sa.Integer),
-                sa.column("locale", sa.String),
-                sa.column("state", sa.String),
-                sa.column("completed_at", sa.DateTime(timezone=True)),
-                sa.column("quality_flags", sa.String),
-                name="c",
-            ).data(list(zip(*(data[n].to_pylist() for n in data.column_names), strict=True)))
-            self.conn.execute(
-                responses.update()
-                .where(responses.c.id == c.c.id)
-                .values(
-                    page=sa.cast(c.c.page, sa.Integer),
-                    locale=sa.cast(c.c.locale, sa.String),
-                    state=sa.cast(c.c.state, sa.String),
-                    completed_at=sa.cast(c.c.completed_at, sa.DateTime(timezone=True)),
-                    quality_flags=sa.cast(c.c.quality_flags, sa.JSON),
-                )
-            )
-            return
         with staged(self.conn, data) as name:
             self.conn.execute(
                 sa.text(
@@ -716,6 +792,89 @@ class _Batch:
                 )
             )
 
+
+# --- PostgreSQL's statements: constant text, arrays as parameters ------------------------------
+
+_PG_RESPONSE_COLUMNS = """
+    r.id AS r_id, r.survey_id AS r_survey_id, r.invitation_id AS r_invitation_id,
+    r.state AS r_state, r.page AS r_page, r.seed AS r_seed, r.locale AS r_locale,
+    r.started_at AS r_started_at, r.completed_at AS r_completed_at,
+    r.quality_flags AS r_quality_flags, r.resume_hash AS r_resume_hash,
+    rs.code AS r_code, rs.version AS r_version,
+    (SELECT json_agg(json_build_array(a.item_code, a.scale, a.value_num, a.value_text)
+                     ORDER BY a.id)
+       FROM answers a WHERE a.response_id = r.id) AS r_answers"""
+
+# Every writer of an invitation's response takes the invitation's row first (FOR UPDATE, in id
+# order), so two server processes never create two responses for one invitation.
+_PG_INVITATIONS = f"""
+SELECT i.id, i.token_hash, i.expires_at, i.opened_at, i.channel, i.locale, i.customer_id,
+       s.code, live.id AS live_id, live.version AS live_version, {_PG_RESPONSE_COLUMNS}
+  FROM invitations i
+  JOIN surveys s ON s.id = i.survey_id
+  LEFT JOIN surveys live ON live.code = s.code AND live.state = 'live'
+  LEFT JOIN responses r ON r.invitation_id = i.id
+  LEFT JOIN surveys rs ON rs.id = r.survey_id
+ WHERE i.token_hash = ANY(%(hashes)s::text[]) OR i.id = ANY(%(ids)s::bigint[])
+ ORDER BY i.id, r.id
+   FOR UPDATE OF i"""  # noqa: S608 (constant text)
+
+_PG_RESPONSES = f"""
+SELECT {_PG_RESPONSE_COLUMNS}
+  FROM responses r JOIN surveys rs ON rs.id = r.survey_id
+ WHERE r.resume_hash = ANY(%(hashes)s::text[]) OR r.id = ANY(%(ids)s::bigint[])
+ ORDER BY r.id
+   FOR UPDATE OF r"""  # noqa: S608 (constant text)
+
+# New responses draw their ids here (`ids`, materialised once), answers of new responses name
+# them by their temporary (negative) id. The sub-statements see one snapshot: the DELETE removes
+# only answers stored before this batch, never the ones inserted next to it.
+_PG_WRITE = """
+WITH ids AS MATERIALIZED (
+    SELECT t, nextval('responses_id_seq') AS id FROM unnest(%(n_temp)s::bigint[]) AS t
+), nr AS (
+    INSERT INTO responses (id, survey_id, invitation_id, customer_id, channel, locale,
+                           started_at, state, page, seed, created_at, completed_at,
+                           quality_flags)
+    SELECT ids.id, n.survey_id, n.inv, n.customer, n.channel, n.locale, n.started, n.state,
+           n.page, n.seed, n.started, n.completed, n.flags::json
+      FROM unnest(%(n_temp)s::bigint[], %(n_survey)s::bigint[], %(n_inv)s::bigint[],
+                  %(n_customer)s::bigint[], %(n_channel)s::text[], %(n_locale)s::text[],
+                  %(n_started)s::timestamptz[], %(n_state)s::text[], %(n_page)s::int[],
+                  %(n_seed)s::bigint[], %(n_completed)s::timestamptz[], %(n_flags)s::text[])
+           AS n(t, survey_id, inv, customer, channel, locale, started, state, page, seed,
+                completed, flags)
+      JOIN ids ON ids.t = n.t
+), ur AS (
+    UPDATE responses r
+       SET page = u.page, locale = u.locale, state = u.state, completed_at = u.completed,
+           quality_flags = u.flags::json
+      FROM unnest(%(u_id)s::bigint[], %(u_page)s::int[], %(u_locale)s::text[],
+                  %(u_state)s::text[], %(u_completed)s::timestamptz[], %(u_flags)s::text[])
+           AS u(id, page, locale, state, completed, flags)
+     WHERE r.id = u.id
+), da AS (
+    DELETE FROM answers a
+     USING unnest(%(d_response)s::bigint[], %(d_item)s::text[]) AS d(response_id, item_code)
+     WHERE a.response_id = d.response_id AND a.item_code = d.item_code
+), na AS (
+    INSERT INTO answers (response_id, item_code, scale, value_num, value_text, created_at)
+    SELECT coalesce(ids.id, x.response_id), x.item_code, x.scale, x.num, x.text, %(now)s
+      FROM unnest(%(a_response)s::bigint[], %(a_item)s::text[], %(a_scale)s::text[],
+                  %(a_num)s::float8[], %(a_text)s::text[])
+           WITH ORDINALITY AS x(response_id, item_code, scale, num, text, n)
+      LEFT JOIN ids ON ids.t = x.response_id
+     ORDER BY x.n
+), st AS (
+    UPDATE invitations i
+       SET opened_at = coalesce(i.opened_at, CASE WHEN o.opened THEN %(now)s END),
+           started_at = CASE WHEN o.started THEN %(now)s ELSE i.started_at END,
+           used_at = CASE WHEN o.used THEN %(now)s ELSE i.used_at END
+      FROM unnest(%(i_id)s::bigint[], %(i_opened)s::bool[], %(i_started)s::bool[],
+                  %(i_used)s::bool[]) AS o(id, opened, started, used)
+     WHERE i.id = o.id
+)
+SELECT t, id FROM ids"""
 
 _TS = pa.timestamp("us", tz="UTC")
 _NEW_RESPONSE = pa.schema(
