@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from cxo.governance import service as gov
@@ -16,6 +20,7 @@ from cxo.settings import Settings
 from cxo.store.engine import connect, dispose_engines
 from cxo.web.app import create_app
 from tests.conftest import copy_store
+from tests.pgserver import free_port
 
 PASSWORD = "pw-for-tests"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -79,3 +84,24 @@ def token_for(web_store: Settings) -> Callable[..., str]:
             )
 
     return make
+
+
+@pytest.fixture
+def live_server(web_store: Settings) -> Iterator[str]:
+    """The app on a real port (for a real browser), in a thread; its base address."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(web_store), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(f"{base}/healthz", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    yield base
+    server.should_exit = True
+    thread.join(timeout=10)

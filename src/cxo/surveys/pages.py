@@ -1,5 +1,5 @@
-"""Survey pages for staff: list, builder (definition editor with library palette and live check),
-detail with preview, publish/close and public links."""
+"""Survey pages for staff: list, builder (a form and a YAML view of the definition, with a live
+check), detail with preview, publish/close and public links."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import File, Form, Path, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from jinja2.utils import htmlsafe_json_dumps
 from sqlalchemy.engine import Connection
 
 from cxo.customers.models import customers
 from cxo.errors import CxoError
 from cxo.governance.permissions import allowed
 from cxo.governance.service import Principal
+from cxo.i18n import translator
 from cxo.store.engine import connect
 from cxo.surveys import links, service
 from cxo.surveys.compile import SurveyDefinitionError
@@ -23,7 +25,7 @@ from cxo.surveys.models import survey_waves
 from cxo.surveys.snippets import SNIPPETS, starter
 from cxo.surveys.yamlio import MAX_DEFINITION_BYTES, parse_and_compile
 from cxo.web.deps import Conn, SettingsDep, page_permission
-from cxo.web.render import render
+from cxo.web.render import render, request_translator, resolve_locale
 from cxo.web.routing import page_router
 
 router = page_router()
@@ -170,18 +172,31 @@ def _editor(
     *,
     text: str,
     code: str | None,
-    error: str | None = None,
+    error: CxoError | None = None,
     status: int = 200,
 ) -> HTMLResponse:
+    """The builder: the form view and the YAML view of one definition (ADR 0008)."""
+    from cxo.surveys.builder import boot
+
+    locale = resolve_locale(request)
+    loc = error.loc if isinstance(error, SurveyDefinitionError) else ()
+    # where the problem is, so the form can point at the question
+    error_loc = ".".join(str(p) for p in loc) or None
     return render(
         request,
         "survey_edit.html",
         {
             "text": text,
             "code": code,
-            "error": error,
+            "error": error.message if error else None,
+            "hint": error.hint if error else None,
             "snippets": SNIPPETS,
             "instruments": service.list_instruments(),
+            # JSON for <script type="application/json">, keys in the definition's own order
+            "builder": htmlsafe_json_dumps(
+                boot(text=text, code=code, locale=locale, _=translator(locale))
+            ),
+            "error_loc": error_loc,
         },
         status_code=status,
     )
@@ -206,8 +221,27 @@ def check_definition(
     try:
         _spec, survey = parse_and_compile(definition)
     except SurveyDefinitionError as exc:
-        return render(request, "survey_check.html", {"error": exc.message, "survey": None})
+        loc = ".".join(str(p) for p in exc.loc)
+        return render(
+            request, "survey_check.html", {"error": exc.message, "loc": loc, "survey": None}
+        )
     return render(request, "survey_check.html", {"error": None, "survey": survey})
+
+
+@router.post("/surveys/form-data")
+def form_data(
+    request: Request,
+    principal: Annotated[Principal, page_permission("surveys.write")],
+    definition: Definition,
+) -> Response:
+    """The definition as JSON for the form view, or why the form cannot show it (400)."""
+    from cxo.surveys.builder import form_definition
+
+    try:
+        data = form_definition(definition, request_translator(request))
+    except SurveyDefinitionError as exc:
+        return JSONResponse({"error": exc.message}, status_code=400)
+    return JSONResponse({"definition": data})
 
 
 @router.post("/surveys/new", response_class=HTMLResponse)
@@ -221,7 +255,7 @@ def create_survey(
         with connect(settings, write=True) as conn:
             s = service.create_survey(conn, text=definition, actor=principal.actor)
     except CxoError as exc:
-        return _editor(request, text=definition, code=None, error=exc.message, status=400)
+        return _editor(request, text=definition, code=None, error=exc, status=400)
     return RedirectResponse(f"/surveys/{s.code}", status_code=303)
 
 
@@ -244,17 +278,22 @@ def save_survey(
     code: CodePath,
     definition: Definition,
 ) -> Response:
+    _ = request_translator(request)
     try:
         spec, _survey = parse_and_compile(definition)
         if spec.code != code:
             raise CxoError(
-                f"The definition's code is {spec.code!r}; this survey is {code!r}.",
-                hint="Keep the code, or create a new survey for a new code.",
+                _(
+                    "The definition's code is %(given)s; this survey is %(code)s.",
+                    given=spec.code,
+                    code=code,
+                ),
+                hint=_("Keep the code, or create a new survey for a new code."),
             )
         with connect(settings, write=True) as conn:
             s = service.update_survey(conn, text=definition, actor=principal.actor)
     except CxoError as exc:
-        return _editor(request, text=definition, code=code, error=exc.message, status=400)
+        return _editor(request, text=definition, code=code, error=exc, status=400)
     return RedirectResponse(f"/surveys/{s.code}?version={s.version}", status_code=303)
 
 
@@ -344,9 +383,7 @@ def fieldwork_page(
 ) -> Response:
     """Fieldwork monitor: the funnel from invited to completed, by segment, channel or wave, and
     day by day; distributors can send a new wave from here."""
-    from cxo.i18n import translator
     from cxo.web.charts import line_chart
-    from cxo.web.render import resolve_locale
 
     detail = service.get_survey(conn, code)
     fw = fieldwork(conn, code, by=by)  # type: ignore[arg-type]
