@@ -13,6 +13,7 @@ from cxo.settings import Settings
 from cxo.store.engine import connect
 from cxo.store.tables import answers, invitations, responses
 from cxo.surveys import respond, service
+from cxo.web.app import create_app
 from tests.surveys.test_definition import GOOD
 from tests.web.conftest import csrf_of
 
@@ -408,3 +409,99 @@ def test_respondent_pages_take_the_fast_path(
     assert client.get("/s/u/whatever").status_code == 404  # the opt-out route, not the fast path
     assert client.put(path).status_code == 405
     assert len(served) == 6
+
+
+def _fields(html: str) -> tuple[str, str]:
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    stamp = re.search(r'name="t" value="([^"]+)"', html)
+    assert csrf and stamp
+    return csrf.group(1), stamp.group(1)
+
+
+def test_a_cached_page_is_the_page_rendered_for_that_respondent(
+    web_store: Settings, tmp_path: object
+) -> None:
+    """A fresh page is rendered once with placeholders and filled in per respondent: what each
+    gets is exactly the page rendered for them, their address, CSRF token and time stamp (and an
+    anonymous respondent's resume address, HTML-escaped) included."""
+    from cxo.surveys import flow, links, public
+
+    # A public address with characters that must be escaped in HTML.
+    settings = web_store.model_copy(update={"public_url": "https://cx.example/a&b"})
+    _live(settings)
+    with connect(settings, write=True) as conn:
+        survey_id = service.get_survey(conn, "branch_visit").id
+        key = links.create_link(conn, survey_code="branch_visit", actor="test").key
+    tokens = [_invite(settings, survey_id, locale=loc) for loc in ("zh_CN", "zh_CN", "en")]
+    public._PAGES.clear()
+    with TestClient(create_app(settings)) as c:
+        pages = []
+        for token in tokens:
+            c.cookies.clear()
+            pages.append((f"/s/{token}", c.get(f"/s/{token}").text))
+        c.cookies.clear()
+        start = c.post(f"/s/l/{key}", data={"csrf_token": csrf_of(c, f"/s/l/{key}")})
+        resume_path = str(start.url.path)
+        pages.append((resume_path, start.text))
+        assert len(public._PAGES) == 3  # two languages, and the page with a resume address
+        with connect(settings) as conn:
+            sessions = [respond.open_invitation(conn, t) for t in tokens]
+            sessions.append(respond.open_resume(conn, resume_path.rsplit("/", 1)[1]))
+    for (path, html), s in zip(pages, sessions, strict=True):
+        csrf, stamp = _fields(html)
+        slots = {"path": path, "csrf": csrf, "stamp": stamp}
+        if "/s/r/" in path:
+            slots["resume"] = "https://cx.example/a&b" + path
+            assert "https://cx.example/a&amp;b/s/r/" in html
+        shown = flow.page_questions(s.survey, s.page, seed=s.seed, answers=s.answers)
+        assert html == public._page_html(s, shown, s.locale or "en", None, slots)
+    assert pages[0][1] != pages[1][1]  # their own tokens
+
+
+def test_respondent_forms_read_straight_from_the_body(
+    client: TestClient, web_store: Settings
+) -> None:
+    """URL-encoded forms are parsed from the body on the fast path; multipart forms still work;
+    bad encodings and too many fields give a clear page, never a 500."""
+    token = _invite(web_store, _live(web_store))
+    path = f"/s/{token}"
+    csrf = csrf_of(client, path)
+    # multipart/form-data (a browser with enctype set) takes the general parser
+    r = client.post(
+        path,
+        files={
+            k: (None, v) for k, v in {**PAGE0, "nps": "3", "csrf_token": csrf, "page": "0"}.items()
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert 'name="page" value="1"' in client.get(path).text
+    # an invalid UTF-8 escape in free text is replaced, not a 500
+    body = f"csrf_token={csrf}&page=1&action=save&comment=%FF%E6%85%A2&reason=2"
+    r = client.post(
+        path,
+        content=body.encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 200
+    with connect(web_store) as conn:
+        text = conn.execute(
+            sa.select(answers.c.value_text).where(answers.c.item_code == "comment")
+        ).scalar_one()
+    assert text == "\ufffd慢"
+    many = "&".join(f"f{i}=1" for i in range(1001))
+    for content_type, content in (
+        ("application/x-www-form-urlencoded", f"csrf_token={csrf}&{many}".encode()),
+        (
+            "multipart/form-data; boundary=b",
+            b"--b\r\n"
+            + b"".join(
+                f'Content-Disposition: form-data; name="f{i}"\r\n\r\n1\r\n--b\r\n'.encode()
+                for i in range(1001)
+            )
+            + b"--\r\n",
+        ),
+    ):
+        r = client.post(path, content=content, headers={"content-type": content_type})
+        assert r.status_code == 400 and "too many fields" in r.text, content_type

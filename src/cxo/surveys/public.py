@@ -13,11 +13,13 @@ import hashlib
 import hmac
 import re
 import time
+import urllib.parse
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from markupsafe import Markup
+from markupsafe import Markup, escape
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cxo.errors import CxoError
@@ -28,13 +30,13 @@ from cxo.surveys import flow, respond
 from cxo.surveys.definition import Question, Text
 from cxo.surveys.intake import Intake
 from cxo.vocabulary import N_
+from cxo.web import csrf
 from cxo.web.deps import get_settings
-from cxo.web.render import env, render, resolve_locale
-from cxo.web.routing import csrf_protect, page_router
+from cxo.web.render import csrf_token, env, page_response, render, resolve_locale
+from cxo.web.routing import page_router, verify_csrf
 
 router = page_router()
 RESUME_COOKIE = "cxo_resume"
-_FRAGMENTS: dict[tuple[object, ...], Markup] = {}
 
 
 def _keyed(request: Request, message: str) -> str:
@@ -69,11 +71,16 @@ def _shown_at(request: Request, stamp: str | None) -> dt.datetime | None:
 
 
 def _pick_locale(request: Request, locales: list[str], preferred: str | None) -> str:
-    asked = normalise_locale(request.query_params.get("lang"))
-    for candidate in (asked, preferred, resolve_locale(request)):
-        if candidate in locales:
-            return candidate
-    return locales[0]
+    """The language asked for (``?lang=``), else the response's, else the browser's, else the
+    survey's first (looked at in that order: the later ones cost more)."""
+    if request.scope.get("query_string"):
+        asked = normalise_locale(request.query_params.get("lang"))
+        if asked in locales:
+            return asked
+    if preferred in locales:
+        return preferred
+    browser = resolve_locale(request)
+    return browser if browser in locales else locales[0]
 
 
 def _fmt(x: float | None) -> str:
@@ -88,7 +95,7 @@ def _points(q: Question) -> list[int]:
 
 
 def _context(
-    request: Request, locale: str, title: Text, path: str, locales: list[str]
+    request: Request | None, locale: str, title: Text, path: str, locales: list[str]
 ) -> dict[str, Any]:
     _ = translator(locale)
     links = (
@@ -170,9 +177,9 @@ def _show(
 ) -> HTMLResponse:
     survey = s.survey
     locale = _pick_locale(request, list(survey.locales), s.locale)
-    ctx = _context(request, locale, survey.title, path, list(survey.locales))
-    _ = ctx["_"]
     if s.done:
+        ctx = _context(request, locale, survey.title, path, list(survey.locales))
+        _ = ctx["_"]
         thanks = survey.thanks.get(locale) if survey.thanks else _("Thank you for your answers!")
         return render(
             request,
@@ -180,10 +187,57 @@ def _show(
             {**ctx, "heading": _("Thank you"), "message": thanks, "alert": False},
         )
     shown = flow.page_questions(survey, s.page, seed=s.seed, answers=s.answers)
+    slots = {"path": path, "csrf": csrf_token(request), "stamp": _stamp(request)}
+    if resume_url:
+        slots["resume"] = resume_url
+    if errors or any(k in s.answers for k in flow.page_keys(survey, s.page)):
+        return page_response(request, _page_html(s, shown, locale, errors, slots), status)
+    # Unanswered and without errors, the page depends only on the survey version, page, language
+    # and this respondent's order and path through it: rendered once with placeholders, then
+    # filled in per respondent (their address, CSRF token and time stamp).
     first = flow.first_page(survey, seed=s.seed, answers=s.answers) or 0
+    last = flow.next_page(survey, s.page, seed=s.seed, answers=s.answers) is None
+    key = (
+        get_settings(request).effective_database_url,
+        s.survey_id,
+        s.page,
+        locale,
+        tuple((sq.code, tuple(r.code for r in sq.rows)) for sq in shown),
+        first,
+        last,
+        "resume" in slots,
+    )
+    parts = _PAGES.get(key)
+    if parts is None:
+        if len(_PAGES) >= 2000:
+            _PAGES.clear()
+        placeholders = {name: f"cxoslot{name}x" for name in slots}
+        parts = _PAGES[key] = _SLOT.split(_page_html(s, shown, locale, None, placeholders))
+    filled = list(parts)
+    for i in range(1, len(filled), 2):
+        filled[i] = escape(slots[filled[i]])  # as the template would have escaped it
+    return page_response(request, "".join(filled), status)
+
+
+_PAGES: dict[tuple[object, ...], list[str]] = {}
+_SLOT = re.compile(r"cxoslot(path|csrf|stamp|resume)x")
+
+
+def _page_html(
+    s: respond.Session,
+    shown: list[flow.ShownQuestion],
+    locale: str,
+    errors: dict[str, tuple[str, dict[str, object]]] | None,
+    slots: dict[str, str],
+) -> str:
+    """The page of ``s`` in ``locale``; ``slots`` holds the address, CSRF token, time stamp and
+    (for anonymous responses) resume address."""
+    survey, values = s.survey, s.answers
+    path = slots["path"]
+    ctx = _context(None, locale, survey.title, path, list(survey.locales))
+    _ = ctx["_"]
     number, total = flow.progress(survey, s.page)
     page = survey.pages[s.page]
-    values = s.answers
 
     def value(item: str, scale: str) -> Any:
         v = values.get((item, scale))
@@ -199,56 +253,68 @@ def _show(
         for row in sq.rows:
             labels[f"{sq.code}.{row.code}"] = row.text.get(locale)
     summary = {k: f"{labels.get(k, k)} — {v}" for k, v in shown_errors.items()}
-    fragment = {**ctx, "questions": shown, "errors": shown_errors, "value": value}
-    answered = any(k in values for k in flow.page_keys(survey, s.page))
-    if shown_errors or answered:
-        questions_html = _questions_html(fragment)
-    else:
-        # Unanswered and without errors, the questions depend only on the survey version, page,
-        # language and this respondent's order: rendered once, served many times.
-        key = (
-            get_settings(request).effective_database_url,
-            s.survey_id,
-            s.page,
-            locale,
-            tuple((sq.code, tuple(r.code for r in sq.rows)) for sq in shown),
-        )
-        cached = _FRAGMENTS.get(key)
-        if cached is None:
-            if len(_FRAGMENTS) >= 2000:
-                _FRAGMENTS.clear()
-            cached = _FRAGMENTS[key] = _questions_html(fragment)
-        questions_html = cached
-    return render(
-        request,
-        "respond/page.html",
+    questions_html = _questions_html(
+        {**ctx, "questions": shown, "errors": shown_errors, "value": value}
+    )
+    resume = slots.get("resume")
+    return env.get_template("respond/page.html").render(
         {
             **ctx,
             "action": path,
+            "csrf_token": slots["csrf"],
             "questions_html": questions_html,
             "errors": shown_errors,
             "error_summary": summary,
             "page_index": s.page,
-            "first_page": first,
+            "first_page": flow.first_page(survey, seed=s.seed, answers=values) or 0,
             "page_number": number,
             "page_count": total,
-            "last_page": flow.next_page(survey, s.page, seed=s.seed, answers=s.answers) is None,
+            "last_page": flow.next_page(survey, s.page, seed=s.seed, answers=values) is None,
             "page_title": page.title.get(locale) if page.title else None,
             "intro": survey.intro.get(locale) if survey.intro else None,
-            "resume_url": resume_url,
-            "stamp": _stamp(request),
-        },
-        status_code=status,
+            "resume_url": resume,
+            "stamp": slots["stamp"],
+        }
     )
 
 
-async def _form(request: Request) -> dict[str, list[str]]:
-    form = await request.form()
+async def _form(request: Request, *, raw: bool = False) -> dict[str, list[str]]:
+    """The submitted form's text fields. With ``raw`` (the fast path, before anything read the
+    body) a URL-encoded form is parsed straight from the body: what browsers send, and several
+    times cheaper than the general form parser."""
     out: dict[str, list[str]] = {}
+    if raw and request.headers.get("content-type", "").startswith(URLENCODED):
+        body = await request.body()
+        try:
+            pairs = urllib.parse.parse_qsl(
+                body.decode("latin-1"),
+                keep_blank_values=True,
+                encoding="utf-8",
+                errors="replace",
+                max_num_fields=MAX_FIELDS,
+            )
+        except ValueError:
+            raise _too_many_fields() from None
+        for key, text in pairs:
+            if len(key) <= 120:
+                out.setdefault(key, []).append(text)
+        return out
+    try:
+        form = await request.form(max_fields=MAX_FIELDS)
+    except HTTPException:  # python-multipart's limits
+        raise _too_many_fields() from None
     for key, value in form.multi_items():
         if isinstance(value, str) and len(key) <= 120:
             out.setdefault(key, []).append(value)
     return out
+
+
+URLENCODED = "application/x-www-form-urlencoded"
+MAX_FIELDS = 1000
+
+
+def _too_many_fields() -> CxoError:
+    return CxoError(N_("The form has too many fields."), hint=N_("Reload the page and try again."))
 
 
 def _intake(request: Request) -> Intake:
@@ -257,9 +323,13 @@ def _intake(request: Request) -> Intake:
 
 
 async def _submit(
-    request: Request, where: respond.Where, path: str, resume_url: str | None
+    request: Request,
+    where: respond.Where,
+    path: str,
+    resume_url: str | None,
+    form: dict[str, list[str]] | None = None,
 ) -> Response:
-    form = await _form(request)
+    form = form if form is not None else await _form(request)
     if form.get("website", [""])[0].strip():
         # A bot filled the honeypot: pretend all is well, store nothing.
         return RedirectResponse(path, status_code=303)
@@ -304,17 +374,20 @@ def _abs(request: Request, path: str) -> str:
 # --- invitation tokens ------------------------------------------------------------------------
 
 
-async def _by_token(request: Request, *, resume: bool, token: str) -> Response:
+async def _by_token(
+    request: Request, *, resume: bool, token: str, form: dict[str, list[str]] | None = None
+) -> Response:
     """Open (GET) or submit (POST) a page by invitation token or, with ``resume``, by the resume
-    token of an anonymous response; the CSRF check is the caller's."""
+    token of an anonymous response; the CSRF check is the caller's (``form``: the submitted form,
+    when the caller read it)."""
     if resume:
         path = f"/s/r/{token}"
         if request.method == "POST":
-            return await _submit(request, ("resume", token), path, _abs(request, path))
+            return await _submit(request, ("resume", token), path, _abs(request, path), form)
         return await _page(request, respond.Open(("resume", token)), path, _abs(request, path))
     path = f"/s/{token}"
     if request.method == "POST":
-        return await _submit(request, ("token", token), path, None)
+        return await _submit(request, ("token", token), path, None, form)
     lang = normalise_locale(request.query_params.get("lang"))
     return await _page(request, respond.Open(("token", token), lang), path, None)
 
@@ -452,7 +525,13 @@ class RespondentFastPath:
 
 async def _fast(request: Request, *, resume: bool, token: str) -> Response:
     try:
-        await csrf_protect(request)  # what the page router's dependency does on the routes
-        return await _by_token(request, resume=resume, token=token)
+        form = None
+        if request.method == "POST":  # the page router's CSRF check, on the form read once
+            form = await _form(request, raw=True)
+            submitted = request.headers.get(csrf.CSRF_HEADER)
+            if submitted is None:
+                submitted = form.get(csrf.CSRF_FIELD, [None])[0]
+            verify_csrf(request, submitted)
+        return await _by_token(request, resume=resume, token=token, form=form)
     except CxoError as exc:
         return _error(request, exc)

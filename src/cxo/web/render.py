@@ -102,16 +102,19 @@ def render(
         "csrf_token": csrf_token(request),
     }
     ctx.update(context or {})
-    html = env.get_template(template).render(ctx)
+    return page_response(request, env.get_template(template).render(ctx), status_code)
+
+
+def page_response(request: Request, html: str, status_code: int = 200) -> HTMLResponse:
+    """A rendered page as a response: never cached, with the CSRF cookie its token was made for
+    when the browser had none."""
     response = HTMLResponse(html, status_code=status_code)
+    headers = response.raw_headers
     new_cookie = getattr(request.state, "new_csrf", None)
     if new_cookie:
-        response.set_cookie(
-            csrf.CSRF_COOKIE,
-            new_cookie,
-            httponly=True,
-            samesite="lax",
-            secure=request.url.scheme == "https",
-        )
-    response.headers["cache-control"] = "no-store"
+        # What Response.set_cookie writes, without http.cookies (the value is URL-safe base64).
+        secure = "; Secure" if request.scope.get("scheme") == "https" else ""
+        cookie = f"{csrf.CSRF_COOKIE}={new_cookie}; HttpOnly; Path=/; SameSite=lax{secure}"
+        headers.append((b"set-cookie", cookie.encode("latin-1")))
+    headers.append((b"cache-control", b"no-store"))
     return response

@@ -27,6 +27,11 @@ async def csrf_protect(request: Request) -> None:
         form = await request.form()
         value = form.get(csrf.CSRF_FIELD)
         submitted = value if isinstance(value, str) else None
+    verify_csrf(request, submitted)
+
+
+def verify_csrf(request: Request, submitted: str | None) -> None:
+    """Refuse (403) a request whose submitted CSRF token does not match its cookie."""
     if not csrf.check(
         request.cookies.get(csrf.CSRF_COOKIE), submitted, request.app.state.secret_key
     ):
