@@ -299,6 +299,11 @@ def test_the_intake_groups_concurrent_respondents(store: Settings) -> None:
         isinstance(o, respond.SaveResult) and not o.errors and o.session.page == 1 for o in outcomes
     )
     assert queue.jobs == 30 and queue.largest >= 29 and queue.batches <= 2
+    for _ in range(200):  # the queue ran dry: the writer gives its connection back
+        if queue._conn is None:
+            break
+        threading.Event().wait(0.01)
+    assert queue._conn is None
     with connect(store) as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM responses")).scalar() == 30
 

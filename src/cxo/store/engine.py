@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -86,6 +86,12 @@ def _pid_hint(text: str) -> str:
         pid = text.split(marker, 1)[1].split(")", 1)[0].split()[0]
         return f"PID {pid}"
     return "another process"
+
+
+def write_lock(settings: Settings) -> AbstractContextManager[object]:
+    """What a writing transaction holds: on DuckDB the process's write lock (one writer at a
+    time), on PostgreSQL nothing."""
+    return _duckdb_write_lock if settings.is_duckdb else nullcontext()
 
 
 @contextmanager

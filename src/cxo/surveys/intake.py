@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 
 from cxo.errors import CxoError
 from cxo.settings import Settings
-from cxo.store.engine import connect, get_engine, translate_error
+from cxo.store.engine import get_engine, translate_error, write_lock
 from cxo.surveys.respond import Job, Outcome, handle
 
 log = logging.getLogger("cxo.surveys.intake")
@@ -59,7 +59,7 @@ class Intake:
         self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._conn: Connection | None = None  # PostgreSQL: the writer's own, kept between batches
+        self._conn: Connection | None = None  # the writer's own, held while jobs keep coming
         self.batches = 0
         self.jobs = 0
         self.largest = 0
@@ -88,7 +88,6 @@ class Intake:
                 with self._lock:
                     if self._queue.empty():
                         self._thread = None
-                        self._release(broken=False)
                         return
                 continue
             batch = [first]
@@ -98,6 +97,8 @@ class Intake:
                 except queue.Empty:
                     break
             self._write(batch)
+            if self._queue.empty():
+                self._release(broken=False)  # nothing waiting: give the connection back
 
     def _write(self, batch: list[_Pending]) -> None:
         self.batches += 1
@@ -117,28 +118,26 @@ class Intake:
             pending.loop.call_soon_threadsafe(_settle, pending.future, outcome)
 
     def _handle(self, jobs: list[Job]) -> list[Outcome | BaseException]:
-        if self.settings.is_duckdb:  # the process's DuckDB write lock, taken per batch
-            with connect(self.settings, write=True) as conn:
-                return list(handle(conn, jobs))
-        # PostgreSQL: one connection held while there is work, so a batch costs no pool
-        # check-out and no liveness ping (a round trip each); any failure drops it, and a batch
-        # that found it dead (a restarted server, an idle timeout) runs again on a new one.
+        # One connection is held while jobs keep coming (released when the queue runs dry), so a
+        # batch under load costs no pool check-out or liveness ping (a round trip on
+        # PostgreSQL, milliseconds on DuckDB). Any failure drops it, and a batch that found it
+        # dead (a restarted server) runs again on a new one.
         while True:
             reused = self._conn is not None
             try:
-                if self._conn is None:
-                    try:
-                        self._conn = get_engine(self.settings).connect()
-                    except Exception as exc:
-                        translated = translate_error(exc, self.settings.effective_database_url)
-                        raise (translated or exc) from None
-                with self._conn.begin():
-                    return list(handle(self._conn, jobs))
+                with write_lock(self.settings):
+                    if self._conn is None:
+                        try:
+                            self._conn = get_engine(self.settings).connect()
+                        except Exception as exc:
+                            url = self.settings.effective_database_url
+                            raise (translate_error(exc, url) or exc) from None
+                    with self._conn.begin():
+                        return list(handle(self._conn, jobs))
             except Exception as exc:
                 self._release(broken=True)
-                if not (
-                    reused and isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
-                ):
+                lost = isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+                if not (reused and lost):
                     raise
                 log.info("the survey writer's connection was lost; reconnecting")
 
