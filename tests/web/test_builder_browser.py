@@ -397,6 +397,21 @@ def test_form_keeps_what_it_does_not_edit_and_writes_yaml_that_reads_back(
         expect(area).not_to_have_value(exported)
         assert "required: true" in area.input_value()
         first.get_by_label("Required").uncheck()
+        # Leaving with changes not saved asks first; staying keeps them.
+        asked: list[str] = []
+
+        def stay(dialog: Any) -> None:
+            asked.append(dialog.type)
+            dialog.dismiss()
+
+        page.once("dialog", stay)
+        page.get_by_role("link", name="Surveys", exact=True).click()
+        for _ in range(50):
+            if asked:
+                break
+            page.wait_for_timeout(100)
+        assert asked == ["beforeunload"]
+        expect(page).to_have_url(f"{live_server}/surveys/round_trip/edit")
         # ... and the YAML view, edited, is read back by the server when the form is shown again.
         page.get_by_role("button", name="Advanced (YAML)").click()
         expect(area).to_be_visible()

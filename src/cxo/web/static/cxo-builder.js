@@ -70,6 +70,8 @@
   var history = [];              // snapshots before each change of structure, for Undo
   var stash = new WeakMap();     // what a question had before its type changed
   var uid = 0;
+  // a definition that came back from a failed save is not saved either
+  var unsaved = !!document.getElementById("save-error");
 
   // --- small DOM helpers ----------------------------------------------------------------------
   function el(tag, attrs) {
@@ -112,6 +114,7 @@
   function changed() {
     area.value = toYaml(model);
     synced = area.value;
+    unsaved = true;
     area.dispatchEvent(new Event("cxo-change"));
   }
   function announce(message) {
@@ -878,6 +881,14 @@
   // Enter in a field of the form view must not submit (save) the whole survey.
   formView.addEventListener("keydown", function (ev) {
     if (ev.key === "Enter" && ev.target.tagName === "INPUT") ev.preventDefault();
+  });
+  // Leaving the page with changes not saved asks first (the browser's own question).
+  area.addEventListener("input", function () { unsaved = true; });
+  document.getElementById("builder").addEventListener("submit", function () { unsaved = false; });
+  window.addEventListener("beforeunload", function (ev) {
+    if (!unsaved) return;
+    ev.preventDefault();
+    ev.returnValue = "";
   });
   showForm.addEventListener("click", toForm);
   showYaml.addEventListener("click", function () { problem.hidden = true; setView(false); });
