@@ -19,20 +19,19 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cxo.engines.backends import duckdb_connection
 from cxo.errors import CxoError, NotFound
-from cxo.store.bulk import append_rows, next_ids, staged
 from cxo.store.metadata import utcnow
 from cxo.surveys import flow, quality
 from cxo.surveys.definition import CompiledSurvey
-from cxo.surveys.models import answers, invitations, responses, survey_links, surveys
+from cxo.surveys.models import responses, survey_links, surveys
 from cxo.vocabulary import N_
 
 
@@ -283,32 +282,6 @@ Job = Open | Submit
 Outcome = Session | SaveResult | CxoError
 
 
-_RS = surveys.alias("rs")  # the survey version a stored response is on
-
-
-def _response_columns() -> list[Any]:
-    return [
-        *(
-            c.label(f"r_{c.name}")
-            for c in (
-                responses.c.id,
-                responses.c.survey_id,
-                responses.c.invitation_id,
-                responses.c.state,
-                responses.c.page,
-                responses.c.seed,
-                responses.c.locale,
-                responses.c.started_at,
-                responses.c.completed_at,
-                responses.c.quality_flags,
-                responses.c.resume_hash,
-            )
-        ),
-        _RS.c.code.label("r_code"),
-        _RS.c.version.label("r_version"),
-    ]
-
-
 class _Batch:
     """The state of one batch: what was read, what the jobs changed, and the writes to make."""
 
@@ -342,63 +315,40 @@ class _Batch:
         response_ids = {int(j.where[1]) for j in jobs if j.where[0] == "response"}
         if self.lock:
             self._load_pg(hashes, inv_ids, resumes, response_ids)
+        else:
+            self._load_duckdb(hashes, inv_ids, resumes, response_ids)
+
+    def _load_duckdb(
+        self, hashes: set[str], inv_ids: set[int], resumes: set[str], response_ids: set[int]
+    ) -> None:
+        """DuckDB: narrow constant statements (invitations, then their responses: one join of
+        both costs more than the two), lists as parameters, nothing compiled."""
+        raw = duckdb_connection(self.conn)
+        invs = (
+            _rows(raw, _DK_INVITATIONS, [sorted(hashes), sorted(inv_ids)])
+            if hashes or inv_ids
+            else []
+        )
+        found = []
+        if invs or resumes or response_ids:
+            found = _rows(
+                raw,
+                _DK_RESPONSES,
+                [[int(i.id) for i in invs], sorted(resumes), sorted(response_ids)],
+            )
+        for inv in invs:
+            self.inv_by_hash[inv.token_hash] = inv
+            self.inv_by_id[int(inv.id)] = inv
+            if inv.live_id is not None:
+                self.live[inv.code] = (int(inv.live_id), int(inv.live_version))
+        if not found:
             return
-        found: list[Any] = []
-        if hashes or inv_ids:
-            live = surveys.alias("live")
-            keys = []
-            if hashes:
-                keys.append(invitations.c.token_hash.in_(sorted(hashes)))
-            if inv_ids:
-                keys.append(invitations.c.id.in_(sorted(inv_ids)))
-            query = (
-                sa.select(
-                    invitations.c.id,
-                    invitations.c.token_hash,
-                    invitations.c.expires_at,
-                    invitations.c.opened_at,
-                    invitations.c.channel,
-                    invitations.c.locale,
-                    invitations.c.customer_id,
-                    surveys.c.code,
-                    live.c.id.label("live_id"),
-                    live.c.version.label("live_version"),
-                    *_response_columns(),
-                )
-                .join(surveys, surveys.c.id == invitations.c.survey_id)
-                .outerjoin(live, sa.and_(live.c.code == surveys.c.code, live.c.state == "live"))
-                .outerjoin(responses, responses.c.invitation_id == invitations.c.id)
-                .outerjoin(_RS, _RS.c.id == responses.c.survey_id)
-                .where(sa.or_(*keys))
-                .order_by(invitations.c.id, responses.c.id)
-            )
-            if self.lock:  # every writer of an invitation's response takes its row first
-                query = query.with_for_update(of=invitations)
-            for row in self.conn.execute(query):
-                self.inv_by_hash[row.token_hash] = row
-                self.inv_by_id[int(row.id)] = row
-                if row.live_id is not None:
-                    self.live[row.code] = (int(row.live_id), int(row.live_version))
-                if row.r_id is not None:
-                    found.append(row)
-        others = []
-        if resumes:
-            others.append(responses.c.resume_hash.in_(sorted(resumes)))
-        if response_ids:
-            others.append(responses.c.id.in_(sorted(response_ids)))
-        if others:
-            query = (
-                sa.select(*_response_columns())
-                .select_from(responses)
-                .join(_RS, _RS.c.id == responses.c.survey_id)
-                .where(sa.or_(*others))
-                .order_by(responses.c.id)
-            )
-            if self.lock:
-                query = query.with_for_update(of=responses)
-            found += list(self.conn.execute(query))
-        if found:
-            self._adopt(found)
+        given: dict[int, dict[flow.AnswerKey, flow.Value]] = {int(r.r_id): {} for r in found}
+        for a in _rows(raw, _DK_ANSWERS, [sorted(given)]):
+            value = a.value_num if a.value_num is not None else a.value_text
+            if value is not None:
+                given[int(a.response_id)][(a.item_code, a.scale or "single")] = value
+        self._adopt(found, given)
 
     def _load_pg(
         self, hashes: set[str], inv_ids: set[int], resumes: set[str], response_ids: set[int]
@@ -436,27 +386,8 @@ class _Batch:
                     got[(item, scale or "single")] = value
         self._adopt(found, given)
 
-    def _adopt(
-        self, rows: list[Any], given: dict[int, dict[flow.AnswerKey, flow.Value]] | None = None
-    ) -> None:
-        """Sessions for the stored responses in ``rows`` (``r_*`` columns), with their answers
-        (read here unless ``given``)."""
-        if given is None:
-            given = {int(r.r_id): {} for r in rows}
-            for a in self.conn.execute(
-                sa.select(
-                    answers.c.response_id,
-                    answers.c.item_code,
-                    answers.c.scale,
-                    answers.c.value_num,
-                    answers.c.value_text,
-                )
-                .where(answers.c.response_id.in_(sorted(given)))
-                .order_by(answers.c.id)
-            ):
-                value = a.value_num if a.value_num is not None else a.value_text
-                if value is not None:
-                    given[int(a.response_id)][(a.item_code, a.scale or "single")] = value
+    def _adopt(self, rows: list[Any], given: dict[int, dict[flow.AnswerKey, flow.Value]]) -> None:
+        """Sessions for the stored responses in ``rows`` (``r_*`` columns), with their answers."""
         for row in rows:
             rid = int(row.r_id)
             inv = row.r_invitation_id
@@ -616,33 +547,59 @@ class _Batch:
 
     def flush(self) -> dict[int, int]:
         """Write what the jobs changed; returns temporary response id → stored id."""
-        if self.lock:
-            return self._flush_pg()
-        conn, now = self.conn, self.now
-        real = dict(
-            zip(
-                sorted(self.new, reverse=True),
-                next_ids(conn, "responses_id_seq", len(self.new)),
-                strict=True,
-            )
-        )
-        if real:
-            append_rows(conn, responses, self._new_responses(real))
+        return self._flush_pg() if self.lock else self._flush_duckdb()
+
+    def _flush_duckdb(self) -> dict[int, int]:
+        """DuckDB: one constant statement per kind of write, lists as parameters (each
+        statement costs milliseconds there, however small, so there are at most five)."""
+        raw = duckdb_connection(self.conn)
+        real: dict[int, int] = {}
+        if self.new:
+            temps = sorted(self.new, reverse=True)
+            new = [self.sessions[self.new[t]] for t in temps]
+            p = self._new_params(temps, new)
+            by_invitation = {
+                int(inv): int(rid)
+                for rid, inv in raw.execute(
+                    _DK_NEW_RESPONSES,
+                    [
+                        p[k]
+                        for k in (
+                            "survey",
+                            "inv",
+                            "customer",
+                            "channel",
+                            "locale",
+                            "started",
+                            "state",
+                            "page",
+                            "seed",
+                            "completed",
+                            "flags",
+                        )
+                    ],
+                ).fetchall()
+            }
+            # Only invitations' responses are created here (one per invitation in a batch).
+            real = {
+                t: by_invitation[int(s.invitation_id or 0)] for t, s in zip(temps, new, strict=True)
+            }
         if self.dirty:
-            self._update_responses()
-        groups: dict[frozenset[str], list[int]] = {}
-        for rid, items in self.touched.items():
-            groups.setdefault(frozenset(items), []).append(rid)
-        for codes, rids in groups.items():
-            conn.execute(
-                answers.delete().where(
-                    answers.c.response_id.in_(sorted(rids)), answers.c.item_code.in_(sorted(codes))
-                )
+            dirty = sorted(self.dirty)
+            u = self._change_params(dirty)
+            raw.execute(
+                _DK_CHANGE_RESPONSES,
+                [dirty, u["page"], u["locale"], u["state"], u["completed"], u["flags"]],
             )
+        deleted = [(rid, item) for rid, items in self.touched.items() for item in sorted(items)]
+        if deleted:
+            raw.execute(_DK_DELETE_ANSWERS, [[d[0] for d in deleted], [d[1] for d in deleted]])
         rows = self._answer_rows(real)
         if rows:
-            append_rows(conn, answers, _answer_table(rows, now))
-        self._stamp_invitations()
+            raw.execute(_DK_NEW_ANSWERS, _answer_params(rows, self.now))
+        stamped = sorted(set(self.opened) | self.started_inv | self.used_inv)
+        if stamped:
+            raw.execute(_DK_STAMP, [self.now, *self._stamp_params(stamped)])
         return real
 
     def _answer_rows(self, real: dict[int, int]) -> list[tuple[int, str, str, flow.Value]]:
@@ -662,72 +619,68 @@ class _Batch:
         temps = sorted(self.new, reverse=True)
         new = [self.sessions[self.new[t]] for t in temps]
         dirty = sorted(self.dirty)
-        changed = [self.sessions[self.slot_of_response[rid]] for rid in dirty]
         deleted = [(rid, item) for rid, items in self.touched.items() for item in sorted(items)]
         rows = self._answer_rows({t: t for t in temps})
         stamped = sorted(set(self.opened) | self.started_inv | self.used_inv)
         if not (temps or dirty or deleted or rows or stamped):
             return {}
+        answer = _answer_params(rows, self.now)
+        opened, started, used = self._stamp_params(stamped)[1:]
         params: dict[str, Any] = {
             "now": self.now,
             "n_temp": temps,
-            "n_survey": [s.survey_id for s in new],
-            "n_inv": [s.invitation_id for s in new],
-            "n_customer": [s.customer_id for s in new],
-            "n_channel": [s.channel or "email" for s in new],
-            "n_locale": [
-                s.locale if s.locale in s.survey.locales else s.survey.locales[0] for s in new
-            ],
-            "n_started": [s.started_at for s in new],
-            "n_state": ["completed" if s.done else "in_progress" for s in new],
-            "n_page": [s.page for s in new],
-            "n_seed": [s.seed for s in new],
-            "n_completed": [self._completed_at(t) for t in temps],
-            "n_flags": [self._flags(t) for t in temps],
+            **{f"n_{k}": v for k, v in self._new_params(temps, new).items()},
             "u_id": dirty,
-            "u_page": [s.page for s in changed],
-            "u_locale": [s.locale for s in changed],
-            "u_state": ["completed" if s.done else "in_progress" for s in changed],
-            "u_completed": [self._completed_at(rid) for rid in dirty],
-            "u_flags": [self._flags(rid) for rid in dirty],
+            **{f"u_{k}": v for k, v in self._change_params(dirty).items()},
             "d_response": [d[0] for d in deleted],
             "d_item": [d[1] for d in deleted],
-            "a_response": [r[0] for r in rows],
-            "a_item": [r[1] for r in rows],
-            "a_scale": [r[2] for r in rows],
-            "a_num": [None if isinstance(r[3], str) else float(r[3]) for r in rows],
-            "a_text": [r[3] if isinstance(r[3], str) else None for r in rows],
+            **dict(
+                zip(("a_response", "a_item", "a_scale", "a_num", "a_text"), answer[:5], strict=True)
+            ),
             "i_id": stamped,
-            "i_opened": [i in self.opened for i in stamped],
-            "i_started": [i in self.started_inv for i in stamped],
-            "i_used": [i in self.used_inv for i in stamped],
+            "i_opened": opened,
+            "i_started": started,
+            "i_used": used,
         }
         return {int(t): int(rid) for t, rid in self.conn.exec_driver_sql(_PG_WRITE, params)}
 
-    def _stamp_invitations(self) -> None:
-        """Opened, started and used times of the invitations, in one statement."""
-        ids = sorted(set(self.opened) | self.started_inv | self.used_inv)
-        if not ids:
-            return
-        c = invitations.c
+    def _new_params(self, temps: list[int], new: list[Session]) -> dict[str, list[Any]]:
+        """Column lists of the new responses (temporary ids ``temps``)."""
+        return {
+            "survey": [s.survey_id for s in new],
+            "inv": [s.invitation_id for s in new],
+            "customer": [s.customer_id for s in new],
+            "channel": [s.channel or "email" for s in new],
+            "locale": [
+                s.locale if s.locale in s.survey.locales else s.survey.locales[0] for s in new
+            ],
+            "started": [s.started_at for s in new],
+            "state": ["completed" if s.done else "in_progress" for s in new],
+            "page": [s.page for s in new],
+            "seed": [s.seed for s in new],
+            "completed": [self._completed_at(t) for t in temps],
+            "flags": [self._flags(t) for t in temps],
+        }
 
-        def when(chosen: Iterable[int], otherwise: Any) -> Any:
-            chosen = sorted(chosen)
-            if not chosen:
-                return otherwise
-            return sa.case(
-                (c.id.in_(chosen), sa.literal(self.now, c.opened_at.type)), else_=otherwise
-            )
+    def _change_params(self, dirty: list[int]) -> dict[str, list[Any]]:
+        """Column lists of the stored responses that moved on (ids ``dirty``)."""
+        changed = [self.sessions[self.slot_of_response[rid]] for rid in dirty]
+        return {
+            "page": [s.page for s in changed],
+            "locale": [s.locale for s in changed],
+            "state": ["completed" if s.done else "in_progress" for s in changed],
+            "completed": [self._completed_at(rid) for rid in dirty],
+            "flags": [self._flags(rid) for rid in dirty],
+        }
 
-        self.conn.execute(
-            invitations.update()
-            .where(c.id.in_(ids))
-            .values(
-                opened_at=sa.func.coalesce(c.opened_at, when(self.opened, None)),
-                started_at=when(self.started_inv, c.started_at),
-                used_at=when(self.used_inv, c.used_at),
-            )
-        )
+    def _stamp_params(self, stamped: list[int]) -> list[list[Any]]:
+        """Invitation ids, and whether each was opened, started and used in this batch."""
+        return [
+            stamped,
+            [i in self.opened for i in stamped],
+            [i in self.started_inv for i in stamped],
+            [i in self.used_inv for i in stamped],
+        ]
 
     def _flags(self, rid: int) -> str | None:
         if rid in self.completed:
@@ -744,53 +697,6 @@ class _Batch:
             return self.now
         meta = self.stored_meta.get(rid)
         return meta[0] if meta else None
-
-    def _new_responses(self, real: dict[int, int]) -> pa.Table:
-        cols: dict[str, list[Any]] = {name: [] for name in _NEW_RESPONSE.names}
-        for temp, rid in real.items():
-            s = self.sessions[self.new[temp]]
-            values = {
-                "id": rid,
-                "survey_id": s.survey_id,
-                "invitation_id": s.invitation_id,
-                "customer_id": s.customer_id,
-                "channel": s.channel or "email",
-                "locale": s.locale if s.locale in s.survey.locales else s.survey.locales[0],
-                "started_at": s.started_at,
-                "state": "completed" if s.done else "in_progress",
-                "page": s.page,
-                "seed": s.seed,
-                "created_at": s.started_at,
-                "completed_at": self._completed_at(temp),
-                "quality_flags": self._flags(temp),
-            }
-            for name in cols:
-                cols[name].append(values[name])
-        return pa.table(cols, schema=_NEW_RESPONSE)
-
-    def _update_responses(self) -> None:
-        ids = sorted(self.dirty)
-        sessions = [self.sessions[self.slot_of_response[rid]] for rid in ids]
-        data = pa.table(
-            {
-                "id": ids,
-                "page": [s.page for s in sessions],
-                "locale": [s.locale for s in sessions],
-                "state": ["completed" if s.done else "in_progress" for s in sessions],
-                "completed_at": [self._completed_at(rid) for rid in ids],
-                "quality_flags": [self._flags(rid) for rid in ids],
-            },
-            schema=_RESPONSE_CHANGE,
-        )
-        with staged(self.conn, data) as name:
-            self.conn.execute(
-                sa.text(
-                    f"UPDATE responses SET page = c.page, locale = c.locale, state = c.state, "  # noqa: S608
-                    f"completed_at = c.completed_at, "
-                    f"quality_flags = CAST(c.quality_flags AS JSON) "
-                    f"FROM {name} AS c WHERE responses.id = c.id"
-                )
-            )
 
 
 # --- PostgreSQL's statements: constant text, arrays as parameters ------------------------------
@@ -876,51 +782,106 @@ WITH ids AS MATERIALIZED (
 )
 SELECT t, id FROM ids"""
 
-_TS = pa.timestamp("us", tz="UTC")
-_NEW_RESPONSE = pa.schema(
-    [
-        ("id", pa.int64()),
-        ("survey_id", pa.int64()),
-        ("invitation_id", pa.int64()),
-        ("customer_id", pa.int64()),
-        ("channel", pa.string()),
-        ("locale", pa.string()),
-        ("started_at", _TS),
-        ("state", pa.string()),
-        ("page", pa.int64()),
-        ("seed", pa.int64()),
-        ("created_at", _TS),
-        ("completed_at", _TS),
-        ("quality_flags", pa.string()),
+
+def _answer_params(rows: list[tuple[int, str, str, flow.Value]], now: dt.datetime) -> list[Any]:
+    """Column lists of answers to insert: response ids, items, scales, numbers, texts, time."""
+    return [
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [None if isinstance(r[3], str) else float(r[3]) for r in rows],
+        [r[3] if isinstance(r[3], str) else None for r in rows],
+        now,
     ]
-)
-_RESPONSE_CHANGE = pa.schema(
-    [
-        ("id", pa.int64()),
-        ("page", pa.int64()),
-        ("locale", pa.string()),
-        ("state", pa.string()),
-        ("completed_at", _TS),
-        ("quality_flags", pa.string()),
-    ]
-)
 
 
-def _answer_table(rows: list[tuple[int, str, str, flow.Value]], now: dt.datetime) -> pa.Table:
-    return pa.table(
-        {
-            "response_id": pa.array([r[0] for r in rows], pa.int64()),
-            "item_code": pa.array([r[1] for r in rows], pa.string()),
-            "scale": pa.array([r[2] for r in rows], pa.string()),
-            "value_num": pa.array(
-                [None if isinstance(r[3], str) else float(r[3]) for r in rows], pa.float64()
-            ),
-            "value_text": pa.array(
-                [r[3] if isinstance(r[3], str) else None for r in rows], pa.string()
-            ),
-            "created_at": pa.array([now] * len(rows), _TS),
-        }
-    )
+class _Row:
+    """A row read through the DuckDB connection: its columns as attributes (and more may be set:
+    the survey code and versions joined in Python)."""
+
+    def __init__(self, names: Sequence[str], values: Sequence[Any]) -> None:
+        self.__dict__.update(zip(names, values, strict=True))
+
+    def __getattr__(self, name: str) -> Any:  # for mypy: columns are dynamic
+        raise AttributeError(name)
+
+
+def _rows(raw: Any, sql: str, params: list[Any]) -> list[Any]:
+    cursor = raw.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [_Row(names, values) for values in cursor.fetchall()]
+
+
+# --- DuckDB's statements: constant text, lists as parameters ----------------------------------
+
+_DK_INVITATIONS = """
+SELECT i.id, i.token_hash, i.expires_at, i.opened_at, i.channel, i.locale, i.customer_id,
+       s.code, live.id AS live_id, live.version AS live_version
+  FROM invitations i
+  JOIN surveys s ON s.id = i.survey_id
+  LEFT JOIN surveys live ON live.code = s.code AND live.state = 'live'
+ WHERE i.token_hash IN (SELECT unnest(?::VARCHAR[])) OR i.id IN (SELECT unnest(?::BIGINT[]))
+ ORDER BY i.id"""
+
+_DK_RESPONSES = """
+SELECT r.id AS r_id, r.survey_id AS r_survey_id, r.invitation_id AS r_invitation_id,
+       r.state AS r_state, r.page AS r_page, r.seed AS r_seed, r.locale AS r_locale,
+       r.started_at AS r_started_at, r.completed_at AS r_completed_at,
+       CAST(r.quality_flags AS VARCHAR) AS r_quality_flags, r.resume_hash AS r_resume_hash,
+       rs.code AS r_code, rs.version AS r_version
+  FROM responses r JOIN surveys rs ON rs.id = r.survey_id
+ WHERE r.invitation_id IN (SELECT unnest(?::BIGINT[]))
+    OR r.resume_hash IN (SELECT unnest(?::VARCHAR[]))
+    OR r.id IN (SELECT unnest(?::BIGINT[]))
+ ORDER BY r.id"""
+
+_DK_ANSWERS = """
+SELECT response_id, item_code, scale, value_num, value_text
+  FROM answers WHERE response_id IN (SELECT unnest(?::BIGINT[]))
+ ORDER BY id"""
+
+# Ids come from the column's default (the sequence); a batch creates at most one response per
+# invitation, so the invitation names each new id.
+_DK_NEW_RESPONSES = """
+INSERT INTO responses (survey_id, invitation_id, customer_id, channel, locale, started_at, state,
+                       page, seed, created_at, completed_at, quality_flags)
+SELECT survey_id, inv, customer, channel, locale, started, state, page, seed, started,
+       completed, CAST(flags AS JSON)
+  FROM (SELECT unnest(?::BIGINT[]) AS survey_id, unnest(?::BIGINT[]) AS inv,
+               unnest(?::BIGINT[]) AS customer, unnest(?::VARCHAR[]) AS channel,
+               unnest(?::VARCHAR[]) AS locale, unnest(?::TIMESTAMPTZ[]) AS started,
+               unnest(?::VARCHAR[]) AS state, unnest(?::INTEGER[]) AS page,
+               unnest(?::BIGINT[]) AS seed, unnest(?::TIMESTAMPTZ[]) AS completed,
+               unnest(?::VARCHAR[]) AS flags)
+RETURNING id, invitation_id"""
+
+_DK_CHANGE_RESPONSES = """
+UPDATE responses
+   SET page = u.page, locale = u.locale, state = u.state, completed_at = u.completed,
+       quality_flags = CAST(u.flags AS JSON)
+  FROM (SELECT unnest(?::BIGINT[]) AS id, unnest(?::INTEGER[]) AS page,
+               unnest(?::VARCHAR[]) AS locale, unnest(?::VARCHAR[]) AS state,
+               unnest(?::TIMESTAMPTZ[]) AS completed, unnest(?::VARCHAR[]) AS flags) AS u
+ WHERE responses.id = u.id"""
+
+_DK_DELETE_ANSWERS = """
+DELETE FROM answers
+ USING (SELECT unnest(?::BIGINT[]) AS response_id, unnest(?::VARCHAR[]) AS item_code) AS d
+ WHERE answers.response_id = d.response_id AND answers.item_code = d.item_code"""
+
+_DK_NEW_ANSWERS = """
+INSERT INTO answers (response_id, item_code, scale, value_num, value_text, created_at)
+SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::DOUBLE[]),
+       unnest(?::VARCHAR[]), ?::TIMESTAMPTZ"""
+
+_DK_STAMP = """
+UPDATE invitations
+   SET opened_at = coalesce(invitations.opened_at, CASE WHEN o.opened THEN $1 END),
+       started_at = CASE WHEN o.started THEN $1 ELSE invitations.started_at END,
+       used_at = CASE WHEN o.used THEN $1 ELSE invitations.used_at END
+  FROM (SELECT unnest($2::BIGINT[]) AS id, unnest($3::BOOLEAN[]) AS opened,
+               unnest($4::BOOLEAN[]) AS started, unnest($5::BOOLEAN[]) AS used) AS o
+ WHERE invitations.id = o.id"""
 
 
 def handle(
