@@ -253,11 +253,12 @@ def _cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def _steal() -> tuple[int, int]:
-    """(all CPU ticks but steal, steal ticks) of the machine so far, from /proc/stat."""
+def _steal() -> tuple[int, int, int]:
+    """(all CPU ticks but steal, steal ticks, idle + iowait ticks) of the machine so far, from
+    /proc/stat."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     steal = fields[7] if len(fields) > 7 else 0
-    return sum(fields[:7]), steal
+    return sum(fields[:7]), steal, fields[3] + fields[4]
 
 
 def _peak_rss_mib(pid: int) -> float:
@@ -329,6 +330,10 @@ def main() -> None:
                 time.sleep(0.1)
         # warm-up (not counted)
         asyncio.run(load(args.port, tokens[:50], 8))
+        postmaster = (
+            int((pg.datadir / "postmaster.pid").read_text().split()[0]) if pg is not None else None
+        )
+        db0 = _cpu_seconds(postmaster) if postmaster else 0.0
         cpu0, client0, steal0 = _cpu_seconds(server.pid), time.process_time(), _steal()
         if args.rate:
             run = load_at_rate(args.port, tokens[50:], args.rate)
@@ -339,6 +344,7 @@ def main() -> None:
         elapsed, done, gets, posts = asyncio.run(run)
         cpu = _cpu_seconds(server.pid) - cpu0
         client = time.process_time() - client0
+        db = _cpu_seconds(postmaster) - db0 if postmaster else None
         print(
             f"database: {'PostgreSQL' if args.postgres else 'DuckDB'}; "
             f"server processes: {args.workers}; load: {os.getloadavg()}"
@@ -355,14 +361,17 @@ def main() -> None:
         print(
             f"CPU per completed respondent: server {cpu / max(done, 1) * 1000:.2f} ms, "
             f"load generator {client / max(done, 1) * 1000:.2f} ms"
+            + (f", PostgreSQL {db / max(done, 1) * 1000:.2f} ms" if db is not None else "")
         )
         print(f"server peak RSS (largest process): {_peak_rss_mib(server.pid):.0f} MiB")
         steal = _steal()
-        ticks = sum(steal) - sum(steal0)
+        ticks = steal[0] + steal[1] - steal0[0] - steal0[1]
         if ticks > 0:
+            busy = ticks - (steal[1] - steal0[1]) - (steal[2] - steal0[2])
             print(
                 f"CPU steal during the run (time the host gave to other machines): "
-                f"{100 * (steal[1] - steal0[1]) / ticks:.1f} %"
+                f"{100 * (steal[1] - steal0[1]) / ticks:.1f} %; machine busy (server, database, "
+                f"load generator): {100 * busy / ticks:.0f} % of {os.cpu_count()} CPUs"
             )
     finally:
         server.terminate()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -49,8 +50,12 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
 def _valid_token(token: str) -> bool:
-    return 16 <= len(token) <= 64 and all(c.isalnum() or c in "-_" for c in token)
+    """The shape of our tokens and link keys (URL-safe base64), before any lookup."""
+    return _TOKEN.fullmatch(token) is not None
 
 
 @dataclass(frozen=True)
