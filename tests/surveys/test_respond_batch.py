@@ -375,3 +375,45 @@ def test_the_postgresql_writer_keeps_its_connection_and_survives_losing_it(
     loop.close()
     with connect(pg) as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM responses")).scalar() == 3
+
+
+@pytest.mark.postgres
+def test_one_respondent_in_two_server_processes_gets_one_response(
+    pg_url: str, tmp_path: Any
+) -> None:
+    """A page submitted twice at once (a double click that two server processes took): the
+    second batch waits for the first one's rows, then reads what it committed, so the second
+    submit is a double submit and the invitation keeps one response."""
+    from tests.conftest import make_settings
+
+    pg = make_settings(tmp_path / "home", pg_url)
+    init_store(pg)
+    with connect(pg, write=True) as conn:
+        (token,) = _invite(conn, 1)
+    engine = store_engine.get_engine(pg)
+    first, second = engine.connect(), engine.connect()
+    pending = first.begin()
+    respond.handle(first, [respond.Submit(("token", token), 0, PAGE0_PROMOTER)], now=NOW)
+    out: list[respond.Outcome] = []
+
+    def other_process() -> None:
+        with second.begin():
+            out.extend(
+                respond.handle(
+                    second, [respond.Submit(("token", token), 0, PAGE0_PROMOTER)], now=NOW
+                )
+            )
+
+    waiting = threading.Thread(target=other_process)
+    waiting.start()
+    waiting.join(0.5)
+    assert waiting.is_alive()  # it waits for the first batch's rows
+    pending.commit()
+    waiting.join(10)
+    first.close()
+    second.close()
+    assert isinstance(out[0], respond.SaveResult) and out[0].session.page == 1  # moved on
+    with connect(pg) as conn:
+        state = _state(conn, token)
+    assert state["responses"] == 1
+    assert len(state["answers"]) == len({(a[0], a[1]) for a in state["answers"]})  # no doubles

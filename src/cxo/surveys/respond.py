@@ -312,13 +312,14 @@ class _Batch:
     # --- reads ---------------------------------------------------------------------------------
 
     def load(self, jobs: Sequence[Job]) -> None:
-        """Read everything the jobs need: invitations with their response and live survey version
-        in one query, other responses (resume tokens, ids) in another, their answers in a third."""
+        """Read everything the jobs need: invitations with their response and live survey version,
+        other responses (resume tokens, ids), and the stored responses' answers."""
         hashes = {token_hash(str(j.where[1])) for j in jobs if j.where[0] == "token"}
         inv_ids = {int(j.where[1]) for j in jobs if j.where[0] == "invitation"}
         resumes = {token_hash(str(j.where[1])) for j in jobs if j.where[0] == "resume"}
         response_ids = {int(j.where[1]) for j in jobs if j.where[0] == "response"}
         if self.lock:
+            self._lock_pg([j for j in jobs if isinstance(j, Submit)])
             self._load_pg(hashes, inv_ids, resumes, response_ids)
         else:
             self._load_duckdb(hashes, inv_ids, resumes, response_ids)
@@ -354,6 +355,29 @@ class _Batch:
             if value is not None:
                 given[int(a.response_id)][(a.item_code, a.scale or "single")] = value
         self._adopt(found, given)
+
+    def _lock_pg(self, submits: list[Submit]) -> None:
+        """PostgreSQL, several server processes: take the rows the submits will change (their
+        invitations, then their responses, each in id order) before reading anything. The reads
+        are later statements, so under READ COMMITTED they see what a batch that held a row
+        before committed: a respondent whose page went to two processes at once gets one
+        response, and the second submit is a double submit. (Locking in the reading statement
+        itself would wait for the row but still read the responses as they were before.)
+        Page views change nothing that needs a lock."""
+        if not submits:
+            return
+        keys: dict[str, set[Any]] = {"hashes": set(), "ids": set(), "rhashes": set(), "rids": set()}
+        for job in submits:
+            kind, value = job.where
+            if kind == "token":
+                keys["hashes"].add(token_hash(str(value)))
+            elif kind == "invitation":
+                keys["ids"].add(int(value))
+            elif kind == "resume":
+                keys["rhashes"].add(token_hash(str(value)))
+            else:
+                keys["rids"].add(int(value))
+        self.conn.exec_driver_sql(_PG_LOCK, {k: sorted(v) for k, v in keys.items()}).all()
 
     def _load_pg(
         self, hashes: set[str], inv_ids: set[int], resumes: set[str], response_ids: set[int]
@@ -716,8 +740,21 @@ _PG_RESPONSE_COLUMNS = """
                      ORDER BY a.id)
        FROM answers a WHERE a.response_id = r.id) AS r_answers"""
 
-# Every writer of an invitation's response takes the invitation's row first (FOR UPDATE, in id
-# order), so two server processes never create two responses for one invitation.
+# The rows a batch's submits change, locked in id order before the batch reads (see _lock_pg).
+_PG_LOCK = """
+WITH li AS (
+    SELECT id FROM invitations
+     WHERE token_hash = ANY(%(hashes)s::text[]) OR id = ANY(%(ids)s::bigint[])
+     ORDER BY id FOR UPDATE
+), lr AS (
+    SELECT r.id FROM responses r
+      LEFT JOIN invitations i ON i.id = r.invitation_id
+     WHERE r.resume_hash = ANY(%(rhashes)s::text[]) OR r.id = ANY(%(rids)s::bigint[])
+        OR i.token_hash = ANY(%(hashes)s::text[]) OR i.id = ANY(%(ids)s::bigint[])
+     ORDER BY r.id FOR UPDATE OF r
+)
+SELECT (SELECT count(*) FROM li), (SELECT count(*) FROM lr)"""
+
 _PG_INVITATIONS = f"""
 SELECT i.id, i.token_hash, i.expires_at, i.opened_at, i.channel, i.locale, i.customer_id,
        s.code, live.id AS live_id, live.version AS live_version, {_PG_RESPONSE_COLUMNS}
@@ -727,15 +764,13 @@ SELECT i.id, i.token_hash, i.expires_at, i.opened_at, i.channel, i.locale, i.cus
   LEFT JOIN responses r ON r.invitation_id = i.id
   LEFT JOIN surveys rs ON rs.id = r.survey_id
  WHERE i.token_hash = ANY(%(hashes)s::text[]) OR i.id = ANY(%(ids)s::bigint[])
- ORDER BY i.id, r.id
-   FOR UPDATE OF i"""  # noqa: S608 (constant text)
+ ORDER BY i.id, r.id"""  # noqa: S608 (constant text)
 
 _PG_RESPONSES = f"""
 SELECT {_PG_RESPONSE_COLUMNS}
   FROM responses r JOIN surveys rs ON rs.id = r.survey_id
  WHERE r.resume_hash = ANY(%(hashes)s::text[]) OR r.id = ANY(%(ids)s::bigint[])
- ORDER BY r.id
-   FOR UPDATE OF r"""  # noqa: S608 (constant text)
+ ORDER BY r.id"""  # noqa: S608 (constant text)
 
 # New responses draw their ids here (`ids`, materialised once), answers of new responses name
 # them by their temporary (negative) id. The sub-statements see one snapshot: the DELETE removes
