@@ -1,9 +1,10 @@
 """Uploads and background import jobs for the web app and the API.
 
 An upload is streamed to ``CXO_HOME/uploads/<token>/`` (never held in memory), bounded by
-``CXO_IMPORT_MAX_BYTES``, and belongs to the user who sent it. A job runs :func:`run_import` on a
-worker thread (one at a time: imports write, and DuckDB has one writer), records progress in memory
-for polling, and removes the upload when it ends. The import's row in the store says how it ended.
+``CXO_IMPORT_MAX_BYTES``, and belongs to the user who sent it. A job runs :func:`run_import` (or,
+for a survey's wide response file, ``import_wide``) on a worker thread (one at a time: imports
+write, and DuckDB has one writer), records progress in memory for polling, and removes the upload
+when it ends. The import's row in the store says how it ended.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,13 +62,25 @@ def safe_file_name(name: str | None) -> str:
     return base
 
 
-def save_upload(settings: Settings, stream: BinaryIO, file_name: str | None, owner: str) -> Upload:
-    """Stream an uploaded file to disk; refuse unknown types and files over the size limit."""
+def save_upload(
+    settings: Settings,
+    stream: BinaryIO,
+    file_name: str | None,
+    owner: str,
+    *,
+    suffixes: tuple[str, ...] = ALLOWED_SUFFIXES,
+) -> Upload:
+    """Stream an uploaded file to disk; refuse types not in ``suffixes`` and files over the size
+    limit."""
     name = safe_file_name(file_name)
-    if not name.lower().endswith(ALLOWED_SUFFIXES):
+    if not name.lower().endswith(suffixes):
         raise UploadRejected(
             f"cxo cannot import {name!r}: the file type is not one it reads.",
-            hint="Upload CSV, TSV, Excel (.xlsx), Parquet or JSON Lines.",
+            hint=(
+                "Upload CSV, TSV, Excel (.xlsx), Parquet or JSON Lines."
+                if suffixes == ALLOWED_SUFFIXES
+                else "Upload one of these file types: " + ", ".join(suffixes) + "."
+            ),
         )
     cleanup_uploads(settings)
     token = uuid.uuid4().hex
@@ -178,12 +192,10 @@ class ImportJobs:
                 actor=actor,
                 mapping=mapping,
             )
-        with self._lock:
-            self._progress[import_id] = (0, upload.size)
-        self._pool.submit(
-            self._run,
+        self._submit(
             import_id,
             upload,
+            self._run,
             kind=kind,
             source=source,
             actor=actor,
@@ -192,6 +204,38 @@ class ImportJobs:
         )
         return import_id
 
+    def start_wide(
+        self, upload: Upload, *, code: str, source: str, actor: str, mapping: Any = None
+    ) -> int:
+        """Queue a wide survey-response file (:func:`cxo.surveys.exchange_import.import_wide`)
+        for survey ``code``; ``mapping`` is a parsed ``WideMapping`` or None."""
+        from cxo.imports.models import imports
+        from cxo.imports.service import create_import
+        from cxo.store.engine import connect
+
+        with connect(self.settings, write=True) as conn:
+            import_id = create_import(
+                conn, kind="responses", source=source, file_name=upload.file_name, actor=actor
+            )
+            # Which survey it is for, from the start (the status page checks it).
+            wide = {"format": "wide", "survey": code, **(mapping.to_dict() if mapping else {})}
+            conn.execute(imports.update().where(imports.c.id == import_id).values(mapping=wide))
+        self._submit(
+            import_id,
+            upload,
+            self._run_wide,
+            code=code,
+            source=source,
+            actor=actor,
+            mapping=mapping,
+        )
+        return import_id
+
+    def _submit(self, import_id: int, upload: Upload, work: Callable[..., Any], **kw: Any) -> None:
+        with self._lock:
+            self._progress[import_id] = (0, upload.size)
+        self._pool.submit(self._guarded, import_id, upload, work, **kw)
+
     def _run(self, import_id: int, upload: Upload, **kw: Any) -> None:
         from cxo.imports.service import run_import
 
@@ -199,18 +243,28 @@ class ImportJobs:
             with self._lock:
                 self._progress[import_id] = (done, total)
 
+        run_import(
+            self.settings,
+            path=upload.path,
+            file_name=upload.file_name,
+            import_id=import_id,
+            progress=progress,
+            **kw,
+        )
+
+    def _run_wide(self, import_id: int, upload: Upload, **kw: Any) -> None:
+        from cxo.surveys.exchange_import import import_wide
+
+        import_wide(
+            self.settings, path=upload.path, file_name=upload.file_name, import_id=import_id, **kw
+        )
+
+    def _guarded(self, import_id: int, upload: Upload, work: Callable[..., Any], **kw: Any) -> None:
         try:
-            run_import(
-                self.settings,
-                path=upload.path,
-                file_name=upload.file_name,
-                import_id=import_id,
-                progress=progress,
-                **kw,
-            )
+            work(import_id, upload, **kw)
         except CxoError:
-            pass  # run_import recorded the failure on the import's row
-        except Exception:  # run_import recorded it too; keep the worker alive, keep the trace
+            pass  # the runner recorded the failure on the import's row
+        except Exception:  # the runner recorded it too; keep the worker alive, keep the trace
             log.exception("import %s failed", import_id)
         finally:
             discard_upload(self.settings, upload.token)

@@ -287,19 +287,27 @@ def import_wide(
     mapping: WideMapping | None = None,
     encoding: str | None = None,
     file_name: str | None = None,
+    import_id: int | None = None,
 ) -> ImportSummary:
     """Import the wide response file ``path`` into survey ``code``; return the summary.
 
     Mapping or file problems raise :class:`ImportFileError` before anything is written.
+    ``import_id`` runs a queued row made by :func:`cxo.imports.service.create_import` (a background
+    job); any failure is then also recorded on that row.
     """
     started = time.monotonic()
     path = Path(path)
     mapping = mapping or WideMapping()
     file_name = file_name or path.name
-    source = check_source(source or mapping.source)
-    with connect(settings) as conn:
-        survey = compiled(get_survey(conn, code))
-    variables = item_variables([survey])
+    try:
+        source = check_source(source or mapping.source)
+        with connect(settings) as conn:
+            survey = compiled(get_survey(conn, code))
+        variables = item_variables([survey])
+    except BaseException as exc:
+        if import_id is not None:
+            mark_failed(settings, import_id, exc, actor)
+        raise
     reader_args: dict[str, Any] = {
         "path": path,
         "encoding": encoding or mapping.encoding,
@@ -307,36 +315,57 @@ def import_wide(
         "batch_rows": min(settings.import_batch_rows, 20_000),
         "max_bytes": settings.import_max_bytes,
     }
-    with WideReader(**reader_args) as reader:
-        plan = plan_wide(mapping, variables, reader.columns)
+    try:
+        reader = WideReader(**reader_args)
+    except BaseException as exc:
+        if import_id is not None:
+            mark_failed(settings, import_id, exc, actor)
+        raise
+    with reader:
+        try:
+            plan = plan_wide(mapping, variables, reader.columns)
+        except BaseException as exc:
+            if import_id is not None:
+                mark_failed(settings, import_id, exc, actor)
+            raise
         now = utcnow()
         stored_mapping = {"format": "wide", "survey": code, **mapping.to_dict()}
+        values = {
+            "file_bytes": reader.size,
+            "file_format": reader.format,
+            "encoding": reader.encoding,
+            "mapping": stored_mapping,
+            "state": "running",
+            "started_at": now,
+            "updated_at": now,
+        }
         with connect(settings, write=True) as conn:
-            import_id = int(
+            if import_id is None:
+                import_id = int(
+                    conn.execute(
+                        imports.insert()
+                        .values(
+                            kind="responses",
+                            source_system=source,
+                            file_name=file_name[:300],
+                            actor=actor,
+                            created_at=now,
+                            rows_read=0,
+                            rows_accepted=0,
+                            rows_updated=0,
+                            rows_quarantined=0,
+                            rows_duplicate=0,
+                            **values,
+                        )
+                        .returning(imports.c.id)
+                    ).scalar_one()
+                )
+            else:
                 conn.execute(
-                    imports.insert()
-                    .values(
-                        kind="responses",
-                        source_system=source,
-                        file_name=file_name[:300],
-                        file_bytes=reader.size,
-                        file_format=reader.format,
-                        encoding=reader.encoding,
-                        mapping=stored_mapping,
-                        state="running",
-                        actor=actor,
-                        started_at=now,
-                        created_at=now,
-                        updated_at=now,
-                        rows_read=0,
-                        rows_accepted=0,
-                        rows_updated=0,
-                        rows_quarantined=0,
-                        rows_duplicate=0,
-                    )
-                    .returning(imports.c.id)
-                ).scalar_one()
-            )
+                    imports.update()
+                    .where(imports.c.id == import_id, imports.c.state == "queued")
+                    .values(**values)
+                )
         try:
             with connect(settings, write=True) as conn:
                 summary = _run(

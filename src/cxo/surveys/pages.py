@@ -12,18 +12,22 @@ from jinja2.utils import htmlsafe_json_dumps
 from sqlalchemy.engine import Connection
 
 from cxo.customers.models import customers
-from cxo.errors import CxoError
+from cxo.errors import CxoError, NotFound
 from cxo.governance.permissions import allowed
 from cxo.governance.service import Principal
 from cxo.i18n import translator
+from cxo.imports import jobs
+from cxo.imports.api import job_runner
 from cxo.store.engine import connect
 from cxo.surveys import links, service
 from cxo.surveys.compile import SurveyDefinitionError
 from cxo.surveys.definition import CompiledSurvey
 from cxo.surveys.fieldwork import fieldwork
 from cxo.surveys.models import survey_waves
+from cxo.surveys.service import compiled
 from cxo.surveys.snippets import SNIPPETS, starter
 from cxo.surveys.yamlio import MAX_DEFINITION_BYTES, parse_and_compile
+from cxo.vocabulary import N_
 from cxo.web.deps import Conn, SettingsDep, page_permission
 from cxo.web.render import render, request_translator, resolve_locale
 from cxo.web.routing import page_router
@@ -480,6 +484,7 @@ def responses_page(
             "result": result,
             "flagged": flagged,
             "can_decide": allowed(principal.role, None, "surveys.write"),
+            "can_import": allowed(principal.role, None, "imports.run"),
         },
     )
 
@@ -500,3 +505,90 @@ def decide_inclusion(
         set_inclusion(conn, response_id=response_id, include=value, actor=principal.actor)
     back = f"/surveys/{code}/responses" + ("?flagged=true" if flagged else "")
     return RedirectResponse(back, status_code=303)
+
+
+# --- importing a response file (CSV, Excel, SPSS) as a background job ----------------------------
+
+RESPONSE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".sav")
+RESPONSES_UPLOAD_PATTERN = r"/surveys/[a-z][a-z0-9_]{0,39}/responses/import"
+"""The upload route, for the body limit (``CXO_IMPORT_MAX_BYTES`` instead of the request limit)."""
+SourceName = Annotated[str, Form(min_length=1, max_length=50, pattern=r"^[\w.-]+$")]
+
+
+def _wide_mapping(text: str) -> Any:
+    """The response mapping typed into the form (YAML), checked; None when blank."""
+    import yaml
+
+    from cxo.imports.errors import ImportFileError
+    from cxo.surveys.exchange_mapping import parse_wide_mapping
+
+    if not text.strip():
+        return None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise ImportFileError(
+            N_("The mapping file %(path)s is not valid YAML."), path="mapping"
+        ) from None
+    return parse_wide_mapping(data)
+
+
+@router.post("/surveys/{code}/responses/import")
+def import_responses(
+    request: Request,
+    settings: SettingsDep,
+    principal: Annotated[Principal, page_permission("imports.run")],
+    code: CodePath,
+    file: Annotated[UploadFile, File()],
+    source: SourceName,
+    mapping: Annotated[str, Form(max_length=jobs.MAX_MAPPING_CHARS)] = "",
+) -> Response:
+    """Check the survey, the file type and the mapping, save the upload, and import it in the
+    background; go to the import's status page."""
+    from cxo.imports.errors import ImportFileError
+
+    with connect(settings) as conn:
+        compiled(service.get_survey(conn, code))  # 404 / 409 before the upload is saved
+    name = jobs.safe_file_name(file.filename)
+    try:
+        if not name.lower().endswith(RESPONSE_SUFFIXES):
+            raise ImportFileError(
+                N_("cxo cannot import %(name)s: the file type is not one it reads."),
+                hint=N_("Upload a .csv, .tsv, .txt, .xlsx or .sav file."),
+                name=repr(name),
+            )
+        parsed = _wide_mapping(mapping)
+    except ImportFileError as exc:
+        raise exc.localized(request_translator(request)) from None
+    saved = jobs.save_upload(
+        settings, file.file, file.filename, principal.actor, suffixes=RESPONSE_SUFFIXES
+    )
+    import_id = job_runner(request).start_wide(
+        saved, code=code, source=source, actor=principal.actor, mapping=parsed
+    )
+    return RedirectResponse(f"/surveys/{code}/responses/imports/{import_id}", status_code=303)
+
+
+@router.get("/surveys/{code}/responses/imports/{import_id:int}", response_class=HTMLResponse)
+def response_import_page(
+    request: Request,
+    conn: Conn,
+    principal: Annotated[Principal, page_permission("imports.run")],
+    code: CodePath,
+    import_id: Annotated[int, Path(ge=1, le=2**62)],
+) -> Response:
+    """A response import's progress (polled) and, when done, its counts and quarantine."""
+    from cxo.imports import status
+    from cxo.imports.models import imports
+
+    detail = service.get_survey(conn, code)
+    stored = conn.execute(sa.select(imports.c.mapping).where(imports.c.id == import_id)).first()
+    wide = stored.mapping if stored is not None else None
+    if not isinstance(wide, dict) or wide.get("survey") != code:
+        raise NotFound("No such import of responses for this survey.")
+    item = status.get_import(conn, import_id, job_runner(request).progress(import_id))
+    return render(
+        request,
+        "survey_import.html",
+        {"s": detail, "item": item, "sample": status.quarantine_sample(conn, import_id)},
+    )

@@ -172,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_request_bytes,
         upload_paths=(imports_api.UPLOAD_PATH, imports_pages.UPLOAD_PATH),
         upload_max_bytes=settings.import_max_bytes,
+        upload_patterns=(surveys_pages.RESPONSES_UPLOAD_PATTERN,),
     )
     app.add_middleware(SecurityHeaders)
     return app

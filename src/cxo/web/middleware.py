@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -15,7 +16,8 @@ class BodyTooLarge(Exception):
 class BodySizeLimit:
     """Refuse request bodies over ``max_bytes`` with 413, by header or while streaming.
 
-    File uploads (``upload_paths``, matched exactly) may be up to ``upload_max_bytes`` instead.
+    File uploads (``upload_paths``, matched exactly, or ``upload_patterns``, regular expressions
+    matching the whole path) may be up to ``upload_max_bytes`` instead.
     """
 
     def __init__(
@@ -24,17 +26,22 @@ class BodySizeLimit:
         max_bytes: int,
         upload_paths: tuple[str, ...] = (),
         upload_max_bytes: int | None = None,
+        upload_patterns: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.default_max = max_bytes
         self.upload_paths = frozenset(upload_paths)
+        self.upload_patterns = tuple(re.compile(p) for p in upload_patterns)
         self.upload_max = upload_max_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        is_upload = scope.get("path") in self.upload_paths and scope.get("method") == "POST"
+        path = scope.get("path", "")
+        is_upload = scope.get("method") == "POST" and (
+            path in self.upload_paths or any(p.fullmatch(path) for p in self.upload_patterns)
+        )
         limit = self.upload_max if is_upload else self.default_max
         await self._limited(scope, receive, send, limit)
 
