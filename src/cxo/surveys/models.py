@@ -239,6 +239,7 @@ sa.Index("ix_responses_customer_id", responses.c.customer_id)
 sa.Index("ix_responses_customer_record_id", responses.c.customer_record_id)
 sa.Index("ix_responses_survey_id", responses.c.survey_id)
 sa.Index("ix_responses_invitation_id", responses.c.invitation_id)
+sa.Index("ix_responses_resume_hash", responses.c.resume_hash)
 # A unique index, not a constraint: DuckDB cannot add a constraint to an existing table.
 sa.Index(
     "uq_responses_source_system_source_record_id",

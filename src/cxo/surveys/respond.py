@@ -747,11 +747,13 @@ WITH li AS (
      WHERE token_hash = ANY(%(hashes)s::text[]) OR id = ANY(%(ids)s::bigint[])
      ORDER BY id FOR UPDATE
 ), lr AS (
-    SELECT r.id FROM responses r
-      LEFT JOIN invitations i ON i.id = r.invitation_id
-     WHERE r.resume_hash = ANY(%(rhashes)s::text[]) OR r.id = ANY(%(rids)s::bigint[])
-        OR i.token_hash = ANY(%(hashes)s::text[]) OR i.id = ANY(%(ids)s::bigint[])
-     ORDER BY r.id FOR UPDATE OF r
+    SELECT id FROM responses
+     WHERE id IN (SELECT r.id FROM responses r WHERE r.invitation_id IN (SELECT id FROM li)
+                  UNION ALL
+                  SELECT r.id FROM responses r WHERE r.resume_hash = ANY(%(rhashes)s::text[])
+                  UNION ALL
+                  SELECT unnest(%(rids)s::bigint[]))
+     ORDER BY id FOR UPDATE
 )
 SELECT (SELECT count(*) FROM li), (SELECT count(*) FROM lr)"""
 
