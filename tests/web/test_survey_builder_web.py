@@ -231,3 +231,34 @@ def test_saving_under_another_code_is_refused_in_the_users_language(
     assert "请保留代码，或为新代码新建问卷。" in r.text
     with connect(web_store) as conn:
         assert [s.code for s in service.list_surveys(conn)] == ["branch_visit"]
+
+
+def test_definition_problems_are_told_in_the_users_language(
+    login_as: Callable[[str], TestClient],
+) -> None:
+    """The live check and a failed save say where and what in 简体中文 for a Chinese user; the
+    message kept for the API and the CLI stays English."""
+    from cxo.i18n import translator
+    from cxo.surveys.compile import SurveyDefinitionError
+    from cxo.surveys.yamlio import parse_and_compile
+
+    # The condition names a question on a later page: a compile-time problem with a line.
+    bad = GOOD.replace("show_if: {question: nps,", "show_if: {question: comment,")
+    try:
+        parse_and_compile(bad)
+    except SurveyDefinitionError as exc:
+        assert exc.message.startswith("line 14") and "show_if refers to 'comment'" in exc.message
+        chinese = exc.localized(translator("zh_CN"))
+        assert chinese.startswith("第 14 行") and "show_if 引用了 'comment'" in chinese
+    else:  # pragma: no cover - the definition above is wrong
+        raise AssertionError("expected a definition error")
+    client = login_as("analyst")
+    client.cookies.set("cxo_lang", "zh_CN")
+    token = csrf_of(client, "/surveys/new")
+    checked = client.post("/surveys/check", data={"definition": bad, "csrf_token": token})
+    assert checked.status_code == 200 and "第 14 行" in checked.text
+    assert "前面的页面没有这个问题" in checked.text
+    saved = client.post("/surveys/new", data={"definition": bad, "csrf_token": token})
+    assert saved.status_code == 400 and "第 14 行" in saved.text
+    broken = client.post("/surveys/check", data={"definition": "code: [x\n", "csrf_token": token})
+    assert "不是有效的 YAML 或 JSON" in broken.text

@@ -7,7 +7,7 @@ is reached); every wording exists in each of the survey's locales.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cxo.errors import CxoError
@@ -25,35 +25,54 @@ from cxo.surveys.definition import (
     Text,
 )
 from cxo.surveys.library import Instrument, get_instrument
+from cxo.vocabulary import N_
 
 
 class SurveyDefinitionError(CxoError):
     """The survey definition is malformed; ``loc`` is the path to the offending part."""
 
-    def __init__(self, message: str, *, loc: tuple[str | int, ...] = (), line: int | None = None):
-        self.problem = message
+    def __init__(
+        self,
+        message: str,
+        *,
+        loc: tuple[str | int, ...] = (),
+        line: int | None = None,
+        **params: object,
+    ):
+        self.problem = message  # a message template (``%(name)s`` placeholders in ``params``)
+        self.params = params
         self.loc = loc
         self.line = line
-        where = _where(loc, line)
-        super().__init__(f"{where}: {message}" if where else message)
+        text = message % params if params else message
+        where = _where(loc, line, lambda m, **kw: m % kw)
+        super().__init__(f"{where}: {text}" if where else text)
+
+    def localized(self, _: Callable[..., str]) -> str:
+        """The message in the language of ``_`` (a translator): where, then what."""
+        text = _(self.problem, **self.params)
+        where = _where(self.loc, self.line, _)
+        return f"{where}: {text}" if where else text
 
 
-def _where(loc: tuple[str | int, ...], line: int | None) -> str:
+def _where(loc: tuple[str | int, ...], line: int | None, _: Callable[..., str]) -> str:
     path = ".".join(str(p) for p in loc)
     if line is not None:
-        return f"line {line}" + (f" ({path})" if path else "")
+        return _(N_("line %(line)s"), line=line) + (f" ({path})" if path else "")
     return path
 
 
 def _block_scales(block: LibraryBlock, inst: Instrument, loc: tuple[str | int, ...]) -> list[str]:
     if block.variant is not None and block.scales is not None:
-        raise SurveyDefinitionError("give either variant or scales, not both", loc=loc)
+        raise SurveyDefinitionError(N_("give either variant or scales, not both"), loc=loc)
     if block.variant is not None:
         if block.variant not in inst.variants:
             known = ", ".join(sorted(inst.variants)) or "none"
             raise SurveyDefinitionError(
-                f"{inst.code} has no variant {block.variant!r} (variants: {known})",
+                N_("%(instrument)s has no variant %(variant)s (variants: %(known)s)"),
                 loc=(*loc, "variant"),
+                instrument=inst.code,
+                variant=repr(block.variant),
+                known=known,
             )
         return inst.variants[block.variant]
     scales: list[str] = (
@@ -62,11 +81,14 @@ def _block_scales(block: LibraryBlock, inst: Instrument, loc: tuple[str | int, .
     unknown = [s for s in scales if s not in inst.scales]
     if unknown:
         raise SurveyDefinitionError(
-            f"{inst.code} is not asked on {', '.join(unknown)} (scales: {', '.join(inst.scales)})",
+            N_("%(instrument)s is not asked on %(unknown)s (scales: %(known)s)"),
             loc=(*loc, "scales"),
+            instrument=inst.code,
+            unknown=", ".join(unknown),
+            known=", ".join(inst.scales),
         )
     if len(set(scales)) != len(scales):
-        raise SurveyDefinitionError("scales must be unique", loc=(*loc, "scales"))
+        raise SurveyDefinitionError(N_("scales must be unique"), loc=(*loc, "scales"))
     return scales
 
 
@@ -83,7 +105,10 @@ def expand_block(block: LibraryBlock, loc: tuple[str | int, ...] = ()) -> list[Q
         unknown = [c for c in block.items if c not in known]
         if unknown:
             raise SurveyDefinitionError(
-                f"{inst.code} has no items {', '.join(unknown)}", loc=(*loc, "items")
+                N_("%(instrument)s has no items %(unknown)s"),
+                loc=(*loc, "items"),
+                instrument=inst.code,
+                unknown=", ".join(unknown),
             )
         wanted = set(block.items)
         items = [i for i in inst.items if i.code in wanted]
@@ -170,26 +195,34 @@ def compile_spec(spec: SurveySpec) -> CompiledSurvey:
             for question in expanded:
                 if question.code in seen_questions:
                     raise SurveyDefinitionError(
-                        f"the question code {question.code!r} is used twice", loc=loc
+                        N_("the question code %(code)s is used twice"),
+                        loc=loc,
+                        code=repr(question.code),
                     )
                 seen_questions.add(question.code)
                 for item in question.item_codes():
                     if item in seen_items and seen_items[item] != loc:
                         raise SurveyDefinitionError(
-                            f"the item code {item!r} is used twice", loc=loc
+                            N_("the item code %(code)s is used twice"), loc=loc, code=repr(item)
                         )
                     seen_items[item] = loc
                 conds = _conditions(question.show_if)
                 for i, cond in enumerate(conds):
                     if cond.question not in earlier:
-                        hint = (
-                            "it is on the same page; move the condition to a later page"
-                            if cond.question in this_page or cond.question in question.item_codes()
-                            else "no earlier page has that question"
+                        same_page = (
+                            cond.question in this_page or cond.question in question.item_codes()
                         )
                         raise SurveyDefinitionError(
-                            f"show_if refers to {cond.question!r}: {hint}",
+                            N_(
+                                "show_if refers to %(code)s: it is on the same page; move the "
+                                "condition to a later page"
+                            )
+                            if same_page
+                            else N_(
+                                "show_if refers to %(code)s: no earlier page has that question"
+                            ),
                             loc=(*loc, "show_if") if len(conds) == 1 else (*loc, "show_if", i),
+                            code=repr(cond.question),
                         )
                 _check_locales(question.texts(), spec.locales, loc)
                 this_page.add(question.code)
@@ -216,7 +249,10 @@ def _check_locales(texts: list[Text], locales: Sequence[str], loc: tuple[str | i
         missing = text.missing(locales)
         if missing:
             raise SurveyDefinitionError(
-                f"wording missing in {', '.join(missing)} ({text.get('en')[:60]!r}); "
-                "the survey's locales need every text",
+                N_(
+                    "wording missing in %(locales)s (%(text)s); the survey's locales need every text"
+                ),
                 loc=loc,
+                locales=", ".join(missing),
+                text=repr(text.get("en")[:60]),
             )

@@ -192,7 +192,13 @@ def _editor(
         {
             "text": text,
             "code": code,
-            "error": error.message if error else None,
+            "error": (
+                error.localized(translator(locale))
+                if isinstance(error, SurveyDefinitionError)
+                else translator(locale)(error.message)
+                if error
+                else None
+            ),
             "hint": error.hint if error else None,
             "snippets": SNIPPETS,
             "instruments": service.list_instruments(),
@@ -227,7 +233,9 @@ def check_definition(
     except SurveyDefinitionError as exc:
         loc = ".".join(str(p) for p in exc.loc)
         return render(
-            request, "survey_check.html", {"error": exc.message, "loc": loc, "survey": None}
+            request,
+            "survey_check.html",
+            {"error": exc.localized(request_translator(request)), "loc": loc, "survey": None},
         )
     return render(request, "survey_check.html", {"error": None, "survey": survey})
 
@@ -244,7 +252,7 @@ def form_data(
     try:
         data = form_definition(definition, request_translator(request))
     except SurveyDefinitionError as exc:
-        return JSONResponse({"error": exc.message}, status_code=400)
+        return JSONResponse({"error": exc.localized(request_translator(request))}, status_code=400)
     return JSONResponse({"definition": data})
 
 

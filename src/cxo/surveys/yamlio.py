@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from cxo.surveys.compile import SurveyDefinitionError, compile_spec
 from cxo.surveys.definition import CompiledSurvey, SurveySpec
+from cxo.vocabulary import N_
 
 MAX_DEFINITION_BYTES = 1_000_000
 
@@ -66,13 +67,17 @@ def load_document(text: str | bytes, *, source: str = "survey") -> tuple[Any, ya
     raw = text.encode("utf-8") if isinstance(text, str) else text
     if len(raw) > MAX_DEFINITION_BYTES:
         raise SurveyDefinitionError(
-            f"{source} is {len(raw):,} bytes; a survey definition may be at most "
-            f"{MAX_DEFINITION_BYTES:,}"
+            N_("%(source)s is %(size)s bytes; a survey definition may be at most %(limit)s"),
+            source=source,
+            size=f"{len(raw):,}",
+            limit=f"{MAX_DEFINITION_BYTES:,}",
         )
     try:
         decoded = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SurveyDefinitionError(f"{source} is not UTF-8 text (byte {exc.start})") from None
+        raise SurveyDefinitionError(
+            N_("%(source)s is not UTF-8 text (byte %(byte)s)"), source=source, byte=exc.start
+        ) from None
     try:
         node = yaml.compose(decoded, Loader=yaml.SafeLoader)
         data = yaml.safe_load(decoded)
@@ -80,12 +85,18 @@ def load_document(text: str | bytes, *, source: str = "survey") -> tuple[Any, ya
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "not valid YAML"
-        raise SurveyDefinitionError(f"{problem} (not valid YAML or JSON)", line=line) from None
+        raise SurveyDefinitionError(
+            N_("%(problem)s (not valid YAML or JSON)"), line=line, problem=problem
+        ) from None
     except yaml.YAMLError as exc:
-        raise SurveyDefinitionError(f"not valid YAML or JSON: {exc}") from None
+        raise SurveyDefinitionError(
+            N_("not valid YAML or JSON: %(error)s"), error=str(exc)
+        ) from None
     except RecursionError:
         # PyYAML composes recursively; a survey is never nested more than a few levels deep
-        raise SurveyDefinitionError(f"{source} is nested too deeply to be a survey") from None
+        raise SurveyDefinitionError(
+            N_("%(source)s is nested too deeply to be a survey"), source=source
+        ) from None
     return data, node
 
 
@@ -94,7 +105,7 @@ def parse_spec(text: str | bytes, *, source: str = "survey") -> SurveySpec:
     data, node = load_document(text, source=source)
     if not isinstance(data, dict):
         raise SurveyDefinitionError(
-            "a survey definition is a mapping with code, title and pages", line=1
+            N_("a survey definition is a mapping with code, title and pages"), line=1
         )
     try:
         return SurveySpec.model_validate(data)
@@ -114,7 +125,7 @@ def parse_and_compile(
     except SurveyDefinitionError as exc:
         if exc.line is None and exc.loc:
             raise SurveyDefinitionError(
-                exc.problem, loc=exc.loc, line=_line_of(node, exc.loc)
+                exc.problem, loc=exc.loc, line=_line_of(node, exc.loc), **exc.params
             ) from None
         raise
 
