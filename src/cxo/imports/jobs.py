@@ -212,14 +212,18 @@ class ImportJobs:
         from cxo.imports.models import imports
         from cxo.imports.service import create_import
         from cxo.store.engine import connect
+        from cxo.surveys.exchange_import import stored_mapping
 
         with connect(self.settings, write=True) as conn:
             import_id = create_import(
                 conn, kind="responses", source=source, file_name=upload.file_name, actor=actor
             )
             # Which survey it is for, from the start (the status page checks it).
-            wide = {"format": "wide", "survey": code, **(mapping.to_dict() if mapping else {})}
-            conn.execute(imports.update().where(imports.c.id == import_id).values(mapping=wide))
+            conn.execute(
+                imports.update()
+                .where(imports.c.id == import_id)
+                .values(mapping=stored_mapping(code, mapping))
+            )
         self._submit(
             import_id,
             upload,

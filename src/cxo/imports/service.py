@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
@@ -148,7 +149,7 @@ def run_import(
     started = time.monotonic()
     path = Path(path)
     file_name = file_name or path.name
-    try:
+    with failure_recorded(settings, import_id, actor):
         kind = check_kind(kind)
         source = check_source(source or (mapping.source if mapping else None))
         src = open_source(
@@ -158,38 +159,37 @@ def run_import(
             batch_rows=settings.import_batch_rows,
             max_bytes=settings.import_max_bytes,
         )
-    except BaseException as exc:
-        if import_id is not None:
-            mark_failed(settings, import_id, exc, actor)
-        raise
     with src:
-        try:
+        with failure_recorded(settings, import_id, actor):
             checked_plan = plan(mapping, kind, src.columns)
-        except BaseException as exc:
-            if import_id is not None:
-                mark_failed(settings, import_id, exc, actor)
-            raise
-        import_id = _begin(
+        import_id = begin_import(
             settings,
             import_id=import_id,
             kind=kind,
             source=source,
             file_name=file_name,
             actor=actor,
-            mapping=mapping,
+            mapping=mapping.to_dict() if mapping else None,
             src=src,
         )
         job = ImportJob(src, checked_plan, import_id=import_id, source=source, progress=progress)
-        try:
-            with connect(settings, write=True) as conn:
-                summary = job.run(conn, file_name=file_name, actor=actor, started=started)
-        except BaseException as exc:
-            mark_failed(settings, import_id, exc, actor)
-            raise
+        with failure_recorded(settings, import_id, actor), connect(settings, write=True) as conn:
+            summary = job.run(conn, file_name=file_name, actor=actor, started=started)
     return summary
 
 
-def _begin(
+@contextmanager
+def failure_recorded(settings: Settings, import_id: int | None, actor: str) -> Iterator[None]:
+    """Record on the import's row (when there is one) why the block failed; re-raise."""
+    try:
+        yield
+    except BaseException as exc:
+        if import_id is not None:
+            mark_failed(settings, import_id, exc, actor)
+        raise
+
+
+def begin_import(
     settings: Settings,
     *,
     import_id: int | None,
@@ -197,10 +197,12 @@ def _begin(
     source: str,
     file_name: str,
     actor: str,
-    mapping: Mapping | None,
-    src: Source,
+    mapping: dict[str, Any] | None,
+    src: Source | Any,
 ) -> int:
-    """Mark the import running (creating its row, or taking over a queued one); committed."""
+    """Mark the import running (creating its row, or taking over a queued one); committed.
+    ``src`` is the open file (its size, format and encoding are recorded), ``mapping`` the
+    mapping as stored."""
     now = utcnow()
     values = {
         "state": "running",
@@ -209,7 +211,7 @@ def _begin(
         "encoding": src.encoding,
         "started_at": now,
         "updated_at": now,
-        "mapping": mapping.to_dict() if mapping else None,
+        "mapping": mapping,
     }
     with connect(settings, write=True) as conn:
         if import_id is None:

@@ -37,12 +37,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from cxo.imports.errors import ImportFileError
-from cxo.imports.models import import_quarantine, imports
+from cxo.imports.models import import_quarantine
 from cxo.imports.parsing import parse_timestamps
 from cxo.imports.pipeline import finish_import
 from cxo.imports.readers import raw_json
 from cxo.imports.schemas import ImportSummary
-from cxo.imports.service import check_source, mark_failed
+from cxo.imports.service import begin_import, check_source, failure_recorded
 from cxo.imports.writers import Stage, merge, stage_schema
 from cxo.settings import Settings
 from cxo.store.bulk import append_rows
@@ -277,6 +277,11 @@ def _raws(reader_args: dict[str, Any], wanted: set[int], columns: list[str]) -> 
     return out
 
 
+def stored_mapping(code: str, mapping: WideMapping | None) -> dict[str, Any]:
+    """A wide import's mapping as its ``imports`` row keeps it, naming the survey."""
+    return {"format": "wide", "survey": code, **(mapping.to_dict() if mapping else {})}
+
+
 def import_wide(
     settings: Settings,
     *,
@@ -299,15 +304,11 @@ def import_wide(
     path = Path(path)
     mapping = mapping or WideMapping()
     file_name = file_name or path.name
-    try:
+    with failure_recorded(settings, import_id, actor):
         source = check_source(source or mapping.source)
         with connect(settings) as conn:
             survey = compiled(get_survey(conn, code))
         variables = item_variables([survey])
-    except BaseException as exc:
-        if import_id is not None:
-            mark_failed(settings, import_id, exc, actor)
-        raise
     reader_args: dict[str, Any] = {
         "path": path,
         "encoding": encoding or mapping.encoding,
@@ -315,73 +316,33 @@ def import_wide(
         "batch_rows": min(settings.import_batch_rows, 20_000),
         "max_bytes": settings.import_max_bytes,
     }
-    try:
+    with failure_recorded(settings, import_id, actor):
         reader = WideReader(**reader_args)
-    except BaseException as exc:
-        if import_id is not None:
-            mark_failed(settings, import_id, exc, actor)
-        raise
     with reader:
-        try:
+        with failure_recorded(settings, import_id, actor):
             plan = plan_wide(mapping, variables, reader.columns)
-        except BaseException as exc:
-            if import_id is not None:
-                mark_failed(settings, import_id, exc, actor)
-            raise
-        now = utcnow()
-        stored_mapping = {"format": "wide", "survey": code, **mapping.to_dict()}
-        values = {
-            "file_bytes": reader.size,
-            "file_format": reader.format,
-            "encoding": reader.encoding,
-            "mapping": stored_mapping,
-            "state": "running",
-            "started_at": now,
-            "updated_at": now,
-        }
-        with connect(settings, write=True) as conn:
-            if import_id is None:
-                import_id = int(
-                    conn.execute(
-                        imports.insert()
-                        .values(
-                            kind="responses",
-                            source_system=source,
-                            file_name=file_name[:300],
-                            actor=actor,
-                            created_at=now,
-                            rows_read=0,
-                            rows_accepted=0,
-                            rows_updated=0,
-                            rows_quarantined=0,
-                            rows_duplicate=0,
-                            **values,
-                        )
-                        .returning(imports.c.id)
-                    ).scalar_one()
-                )
-            else:
-                conn.execute(
-                    imports.update()
-                    .where(imports.c.id == import_id, imports.c.state == "queued")
-                    .values(**values)
-                )
-        try:
-            with connect(settings, write=True) as conn:
-                summary = _run(
-                    conn,
-                    reader,
-                    plan,
-                    reader_args,
-                    import_id=import_id,
-                    code=code,
-                    source=source,
-                    actor=actor,
-                    file_name=file_name,
-                )
-        except BaseException as exc:
-            mark_failed(settings, import_id, exc, actor)
-            raise
+        import_id = begin_import(
+            settings,
+            import_id=import_id,
+            kind="responses",
+            source=source,
+            file_name=file_name,
+            actor=actor,
+            mapping=stored_mapping(code, mapping),
+            src=reader,
+        )
+        with failure_recorded(settings, import_id, actor), connect(settings, write=True) as conn:
+            summary = _run(
+                conn,
+                reader,
+                plan,
+                reader_args,
+                import_id=import_id,
+                code=code,
+                source=source,
+                actor=actor,
+                file_name=file_name,
+            )
     summary.seconds = round(time.monotonic() - started, 3)
     return summary
 

@@ -838,14 +838,11 @@ def _answer_params(rows: list[tuple[int, str, str, flow.Value]], now: dt.datetim
 
 
 class _Row:
-    """A row read through the DuckDB connection: its columns as attributes (and more may be set:
-    the survey code and versions joined in Python)."""
+    """A row read through the DuckDB connection, its columns as attributes (as SQLAlchemy's rows
+    on PostgreSQL)."""
 
     def __init__(self, names: Sequence[str], values: Sequence[Any]) -> None:
         self.__dict__.update(zip(names, values, strict=True))
-
-    def __getattr__(self, name: str) -> Any:  # for mypy: columns are dynamic
-        raise AttributeError(name)
 
 
 def _rows(raw: Any, sql: str, params: list[Any]) -> list[Any]:
