@@ -1,7 +1,7 @@
 """Completed survey submissions per second, loopback load from a separate process.
 
     uv run python benchmarks/survey_submit.py [--respondents 5000] [--concurrency 32 | --rate 500]
-        [--postgres [--workers 2]]
+        [--postgres [--workers 2] [--pg-statements]]
 
 A temporary DuckDB store (or, with --postgres, a throwaway PostgreSQL server) gets a live one-page
 survey (NPS, CSAT, CES and a comment) and one invitation per respondent. `cxo serve` runs in its
@@ -10,7 +10,8 @@ client (cheap, because it shares the 2 cores with the server): each opens its li
 records the opening and sets the CSRF cookie) and submits the page (POST, which validates, stores
 the answers and completes the response). Prints completed submissions/s, p50/p95/p99 of the POST
 and of the GET, the CPU time the server and the load generator spent per respondent, and the
-server's peak RSS. Target (issue 5): ≥ 500 completed submissions/s with p99 ≤ 100 ms on this
+server's peak RSS; with --postgres, PostgreSQL's CPU by process and (--pg-statements) the
+statements' planning and execution time from pg_stat_statements. Target (issue 5): ≥ 500 completed submissions/s with p99 ≤ 100 ms on this
 2-core machine.
 """
 
@@ -253,6 +254,42 @@ def _cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def _by_role(pid: int) -> dict[str, float]:
+    """CPU seconds of a PostgreSQL server's processes by role (its process titles: backends by
+    database client, walwriter, autovacuum worker, ...)."""
+    out: dict[str, float] = {}
+    for p in _tree(pid):
+        try:
+            title = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        role = re.sub(r"\(\d+\)|\s(idle|active|idle in transaction).*$", "", title)
+        role = re.sub(r"^postgres: ", "", role).strip() or "postmaster"
+        role = "backend" if "127.0.0.1" in title else role
+        out[role] = out.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf(
+            "SC_CLK_TCK"
+        )
+    return out
+
+
+def _print_statements(url: str, done: int) -> None:
+    """The statements that cost PostgreSQL most during the run, per completed respondent."""
+    with sa.create_engine(url).connect() as c:
+        rows = c.execute(
+            sa.text(
+                "SELECT calls, total_plan_time, total_exec_time, plans, rows, query "
+                "FROM pg_stat_statements ORDER BY total_plan_time + total_exec_time DESC LIMIT 12"
+            )
+        ).all()
+    for calls, plan, exec_, plans, nrows, query in rows:
+        print(
+            f"  {(plan + exec_) / max(done, 1):.3f} ms/respondent (plan {plan / max(done, 1):.3f}, "
+            f"{plans} plans); {calls} calls, {exec_ / max(calls, 1):.3f} ms exec/call, "
+            f"{nrows} rows: {' '.join(query.split())[:110]}"
+        )
+
+
 def _steal() -> tuple[int, int, int]:
     """(all CPU ticks but steal, steal ticks, idle + iowait ticks) of the machine so far, from
     /proc/stat."""
@@ -293,6 +330,12 @@ def main() -> None:
     ap.add_argument(
         "--workers", type=int, default=1, help="server processes (PostgreSQL only; see cxo serve)"
     )
+    ap.add_argument(
+        "--pg-statements",
+        action="store_true",
+        help="with --postgres: print the statements' planning and execution time per respondent "
+        "(pg_stat_statements)",
+    )
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="cxo-bench-submit-"))
     pg = None
@@ -301,8 +344,15 @@ def main() -> None:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
         from tests.pgserver import PgServer
 
-        pg = PgServer.start()
+        pg = PgServer.start(
+            "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on"
+            if args.pg_statements
+            else ""
+        )
         url = pg.create_database()
+        if args.pg_statements:
+            with sa.create_engine(url).begin() as c:
+                c.execute(sa.text("CREATE EXTENSION pg_stat_statements"))
     settings = Settings(home=home, database_url=url, _env_file=None)  # type: ignore[call-arg]
     tokens = setup(settings, args.respondents)
     env = {**os.environ, "CXO_HOME": str(home), **({"CXO_DATABASE_URL": url} if url else {})}
@@ -334,6 +384,7 @@ def main() -> None:
             int((pg.datadir / "postmaster.pid").read_text().split()[0]) if pg is not None else None
         )
         db0 = _cpu_seconds(postmaster) if postmaster else 0.0
+        roles0 = _by_role(postmaster) if postmaster else {}
         cpu0, client0, steal0 = _cpu_seconds(server.pid), time.process_time(), _steal()
         if args.rate:
             run = load_at_rate(args.port, tokens[50:], args.rate)
@@ -363,6 +414,20 @@ def main() -> None:
             f"load generator {client / max(done, 1) * 1000:.2f} ms"
             + (f", PostgreSQL {db / max(done, 1) * 1000:.2f} ms" if db is not None else "")
         )
+        if postmaster:
+            roles = _by_role(postmaster)
+            print(
+                "PostgreSQL CPU per respondent by process: "
+                + ", ".join(
+                    f"{role} {(sec - roles0.get(role, 0.0)) / max(done, 1) * 1000:.2f} ms"
+                    for role, sec in sorted(
+                        roles.items(), key=lambda kv: roles0.get(kv[0], 0.0) - kv[1]
+                    )
+                    if sec - roles0.get(role, 0.0) > 0.005
+                )
+            )
+        if args.pg_statements and url:
+            _print_statements(url, done)
         print(f"server peak RSS (largest process): {_peak_rss_mib(server.pid):.0f} MiB")
         steal = _steal()
         ticks = steal[0] + steal[1] - steal0[0] - steal0[1]

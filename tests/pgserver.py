@@ -54,7 +54,8 @@ class PgServer:
         subprocess.run(cmd, check=True, capture_output=True, timeout=120)
 
     @classmethod
-    def start(cls) -> PgServer:
+    def start(cls, options: str = "") -> PgServer:
+        """Start a server; ``options`` are extra ``-c name=value`` server settings."""
         bindir = find_bindir()
         if bindir is None:
             raise RuntimeError("PostgreSQL binaries not found (apt-get install postgresql)")
@@ -79,7 +80,7 @@ class PgServer:
             str(base / "log"),
             "-o",
             f"-p {server.port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c full_page_writes=off -c synchronous_commit=off",
+            "-c full_page_writes=off -c synchronous_commit=off " + options,
             "start",
         )
         return server

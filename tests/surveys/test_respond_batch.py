@@ -417,3 +417,87 @@ def test_one_respondent_in_two_server_processes_gets_one_response(
         state = _state(conn, token)
     assert state["responses"] == 1
     assert len(state["answers"]) == len({(a[0], a[1]) for a in state["answers"]})  # no doubles
+
+
+def _plan_nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [plan] + [n for child in plan.get("Plans", []) for n in _plan_nodes(child)]
+
+
+@pytest.mark.postgres
+def test_batch_statements_reach_rows_by_key_whatever_the_statistics_say(
+    pg_url: str, tmp_path: Any
+) -> None:
+    """Statistics taken when the survey went live (few responses), then thousands of responses
+    before autovacuum analyses again: the plans of every statement a batch runs still reach the
+    responses, answers and invitations by key (no scan of a whole table, no hash or merge join
+    that reads one). Without the batch's plan settings PostgreSQL scanned all responses in each
+    batch."""
+    from tests.conftest import make_settings
+
+    pg = make_settings(tmp_path / "home", pg_url)
+    init_store(pg)
+    with connect(pg, write=True) as conn:
+        tokens = _invite(conn, 4)
+        respond.handle(conn, [respond.Submit(("token", tokens[0]), 0, PAGE0_OK)], now=NOW)
+        conn.execute(sa.text("ANALYZE invitations, responses, answers"))
+    with connect(pg, write=True) as conn:
+        last = conn.execute(sa.select(sa.func.max(invitations.c.id))).scalar()
+        conn.execute(
+            sa.text(
+                "INSERT INTO invitations (survey_id, token_hash, channel, status, created_at) "
+                "SELECT survey_id, md5(g::text) || md5(g::text), 'email', 'sent', now() "
+                "FROM invitations, generate_series(1, 8000) AS g WHERE id = :last"
+            ),
+            {"last": last},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO responses (survey_id, invitation_id, state, channel, resume_hash, "
+                "page, created_at) SELECT survey_id, id, 'in_progress', 'email', "
+                "md5(token_hash), 0, now() FROM invitations WHERE id > :last"
+            ),
+            {"last": last},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO answers (response_id, item_code, scale, value_num, created_at) "
+                "SELECT r.id, 'q' || g, 'single', 7, now() FROM responses r, "
+                "generate_series(1, 4) AS g"
+            )
+        )
+    engine = store_engine.get_engine(pg)
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        with connect(pg, write=True) as conn:
+            outs = respond.handle(
+                conn,
+                [
+                    respond.Open(("token", tokens[1]), None),
+                    respond.Submit(("token", tokens[2]), 0, PAGE0_OK),
+                    respond.Submit(("token", tokens[0]), 1, PAGE1),
+                ],
+                now=NOW,
+            )
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert not any(isinstance(o, Exception) for o in outs)
+    batch = [(s, p) for s, p in seen if "set_config" not in s]
+    assert len(batch) >= 3  # the lock, the read and the write
+    with engine.connect() as conn, conn.begin():
+        conn.exec_driver_sql(respond._PG_KEYED_PLANS)
+        for statement, parameters in batch:
+            plan = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters).scalar()
+            nodes = _plan_nodes(plan[0]["Plan"])
+            scanned = {
+                n.get("Relation Name")
+                for n in nodes
+                if n["Node Type"] == "Seq Scan"
+                and n.get("Relation Name") in {"invitations", "responses", "answers"}
+            }
+            joins = {n["Node Type"] for n in nodes} & {"Hash Join", "Merge Join"}
+            assert not scanned and not joins, (statement.split()[:6], scanned, joins)
