@@ -135,6 +135,12 @@ class Settings(BaseSettings):
         description="Analyses and response exports include responses flagged for data quality "
         "(straight-lining, speeding, inconsistency, duplicates); off by default.",
     )
+    telemetry: bool = Field(
+        default=False,
+        description="Let FastAPI report each web request to OpenTelemetry (traces, metrics, logs) "
+        "when an OpenTelemetry SDK is configured in the process; off by default, since the check "
+        "alone costs every request.",
+    )
     survey_start_limit: int = Field(
         default=20,
         ge=1,
