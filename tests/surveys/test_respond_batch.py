@@ -308,6 +308,32 @@ def test_the_intake_groups_concurrent_respondents(store: Settings) -> None:
         assert conn.execute(sa.text("SELECT count(*) FROM responses")).scalar() == 30
 
 
+def test_a_batch_waits_a_little_for_more_jobs(
+    store: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer lingers after a batch's first job, so a job that arrives just after it joins
+    the same batch (and a full batch goes at once: here two jobs, with a linger that would
+    otherwise outlast the test)."""
+    with connect(store, write=True) as conn:
+        tokens = _invite(conn, 2)
+    monkeypatch.setattr(intake, "LINGER", 60.0)
+    monkeypatch.setattr(intake, "MAX_BATCH", 2)
+    queue = intake.Intake(store)
+
+    async def run() -> list[respond.Outcome]:
+        first = asyncio.ensure_future(queue.run(respond.Open(("token", tokens[0]))))
+        for _ in range(500):  # the writer has taken the first job and waits for more
+            await asyncio.sleep(0.01)
+            if queue._queue.empty() and queue._thread is not None:
+                break
+        second = asyncio.ensure_future(queue.run(respond.Open(("token", tokens[1]))))
+        return list(await asyncio.wait_for(asyncio.gather(first, second), 30))
+
+    outcomes = asyncio.run(run())
+    assert all(isinstance(o, respond.Session) for o in outcomes)
+    assert queue.batches == 1 and queue.largest == 2
+
+
 def test_a_failed_batch_is_retried_one_job_at_a_time(
     store: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
