@@ -175,8 +175,8 @@ def test_postgresql_statements_give_what_duckdb_gives(
     specs: list[tuple[int, str, int, int, str, str | None]],
     split: int,
 ) -> None:
-    """PostgreSQL reads and writes a batch with its own constant statements (arrays, writable
-    CTEs); DuckDB with SQLAlchemy-built ones. The same jobs, in two batches (so the second meets
+    """PostgreSQL reads and writes a batch with its own constant statements (arrays and JSON
+    records, writable CTEs); DuckDB with its own. The same jobs, in two batches (so the second meets
     stored responses, answers to replace and responses to move on), leave the same outcomes and
     rows on both; so does opening each stored response by id."""
     pg = store.model_copy(update={"database_url": pg_url})
@@ -208,6 +208,50 @@ def test_postgresql_statements_give_what_duckdb_gives(
             by_id = respond.handle(conn, [respond.Open(("response", int(r))) for r in stored])
         results.append(([_describe(o) for o in outcomes], states, [_describe(o) for o in by_id]))
     assert results[1] == results[0]
+
+
+@pytest.mark.postgres
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    comment=st.text(max_size=300),
+    when=st.datetimes(
+        min_value=NOW.replace(tzinfo=None) - dt.timedelta(days=1),
+        max_value=NOW.replace(tzinfo=None) + dt.timedelta(days=2),
+        timezones=st.timezones(),
+    ),
+)
+def test_postgresql_stores_what_the_respondent_wrote_through_json_records(
+    pg_url: str, tmp_path_factory: pytest.TempPathFactory, comment: str, when: dt.datetime
+) -> None:
+    """The batch write sends its values as JSON: any text (quotes, backslashes, escapes, CJK,
+    emoji, control characters) and a completion time in any time zone arrive as they were."""
+    from tests.conftest import make_settings
+
+    pg = make_settings(tmp_path_factory.mktemp("home"), pg_url)  # one database for all examples
+    init_store(pg)
+    with connect(pg, write=True) as conn:
+        (token,) = _invite(conn, 1)
+        respond.handle(conn, [respond.Submit(("token", token), 0, PAGE0_OK)], now=when)
+    with connect(pg, write=True) as conn:
+        (out,) = respond.handle(
+            conn, [respond.Submit(("token", token), 1, {**PAGE1, "comment": [comment]})], now=when
+        )
+    assert isinstance(out, respond.SaveResult) and out.session.done
+    with connect(pg) as conn:
+        rid, completed = conn.execute(
+            sa.select(responses.c.id, responses.c.completed_at)
+            .join(invitations, invitations.c.id == responses.c.invitation_id)
+            .where(invitations.c.token_hash == respond.token_hash(token))
+        ).one()
+        text = conn.execute(
+            sa.select(answers.c.value_text).where(
+                answers.c.response_id == rid, answers.c.item_code == "comment"
+            )
+        ).scalar()
+    assert text == out.session.answers.get(("comment", "single"))
+    assert completed == when
 
 
 def test_a_multi_page_answer_in_one_batch_with_others(any_store: Settings) -> None:
