@@ -1,8 +1,8 @@
 """Survey invitations to a local SMTP sink: queueing a wave and sending it.
 
-    uv run python benchmarks/survey_send.py [--invitations 100000]
+    uv run python benchmarks/survey_send.py [--invitations 100000] [--postgres]
 
-A temporary DuckDB store gets N customers with e-mail addresses and a live survey; an aiosmtpd
+A temporary DuckDB store (or, with --postgres, a throwaway PostgreSQL server) gets N customers with e-mail addresses and a live survey; an aiosmtpd
 sink runs in a separate process and counts messages. Measured: creating the wave (selection,
 contact cap, tokens, bulk insert) and `send_invitations` (compose in the customer's language, one
 SMTP session, batched status updates). Target (issue 5): 100k invitations in ≤ 5 minutes.
@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import resource
 import socket
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -49,11 +50,12 @@ def _free_port() -> int:
 
 
 def main() -> None:
-    import numpy as np
-    import pandas as pd
+    import pyarrow as pa
 
+    from cxo.customers.models import customers
     from cxo.settings import Settings
     from cxo.store.bootstrap import init_store
+    from cxo.store.bulk import append_rows
     from cxo.store.engine import connect, dispose_engines
     from cxo.surveys import service
     from cxo.surveys.distribute import Audience, WaveCreate, create_wave
@@ -61,6 +63,9 @@ def main() -> None:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--invitations", type=int, default=100_000)
+    ap.add_argument(
+        "--postgres", action="store_true", help="a throwaway PostgreSQL server instead of DuckDB"
+    )
     args = ap.parse_args()
     n = args.invitations
     port = _free_port()
@@ -71,8 +76,18 @@ def main() -> None:
     sink.start()
     ready.wait(30)
     home = Path(tempfile.mkdtemp(prefix="cxo-bench-send-"))
+    pg = None
+    if args.postgres:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.pgserver import PgServer
+
+        pg = PgServer.start()
     settings = Settings(  # type: ignore[call-arg]
-        home=home, _env_file=None, smtp_host="127.0.0.1", smtp_port=port
+        home=home,
+        _env_file=None,
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        database_url=pg.create_database() if pg else None,
     )
     init_store(settings)
     now = dt.datetime.now(dt.UTC)
@@ -85,22 +100,21 @@ def main() -> None:
             actor="bench",
         )
         service.set_state(conn, code="relationship_2025", state="live", actor="bench")
-        raw = conn.connection.dbapi_connection
-        cust = pd.DataFrame(
-            {
-                "id": np.arange(1, n + 1),
-                "display_name": [f"客户 {i}" if i % 2 else f"Customer {i}" for i in range(n)],
-                "email": [f"c{i}@example.com" for i in range(n)],
-                "locale": ["zh_CN" if i % 2 else "en" for i in range(n)],
-                "segment": "mass",
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-        raw.register("cust_df", cust)  # type: ignore[union-attr]
-        raw.execute(  # type: ignore[union-attr]
-            "INSERT INTO customers (id, display_name, email, locale, segment, created_at, "
-            "updated_at) SELECT * FROM cust_df"
+        times = pa.array([now] * n, pa.timestamp("us", tz="UTC"))
+        append_rows(
+            conn,
+            customers,
+            pa.table(
+                {
+                    "id": pa.array(range(1, n + 1), pa.int64()),
+                    "display_name": [f"客户 {i}" if i % 2 else f"Customer {i}" for i in range(n)],
+                    "email": [f"c{i}@example.com" for i in range(n)],
+                    "locale": ["zh_CN" if i % 2 else "en" for i in range(n)],
+                    "segment": ["mass"] * n,
+                    "created_at": times,
+                    "updated_at": times,
+                }
+            ),
         )
     t0 = time.perf_counter()
     with connect(settings, write=True) as conn:
@@ -121,7 +135,9 @@ def main() -> None:
     time.sleep(0.5)
     dispose_engines()
     sink.terminate()
-    print(f"load average: {os.getloadavg()}")
+    if pg is not None:
+        pg.stop()
+    print(f"store: {'PostgreSQL' if pg else 'DuckDB'}; load average: {os.getloadavg()}")
     print(f"wave: {wave.queued:,} invitations queued in {queued:.1f} s")
     print(
         f"sent: {sent.sent:,} in {sending:.1f} s ({sent.sent / sending:,.0f}/s); "

@@ -165,6 +165,64 @@ def test_wave_e_mail_reminder_cap_and_fieldwork(any_store: Settings, smtp_sink: 
             )
 
 
+def test_a_long_run_composes_ahead_in_a_second_process(
+    store: Settings, smtp_sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run of several batches composes the next batch in a composer process while it sends
+    the current one: every invitation goes out once, with the message the run would have
+    composed itself (same links, headers and language), refused and suppressed addresses are
+    told apart, and opted-out customers are left out."""
+    from cxo.surveys import mailer
+
+    monkeypatch.setattr(mailer, "BATCH", 4)
+    pools: list[object] = []
+    real = mailer.ProcessPoolExecutor
+
+    def counted(*args: object, **kw: object) -> object:
+        pools.append(real(*args, **kw))  # type: ignore[arg-type]
+        return pools[-1]
+
+    monkeypatch.setattr(mailer, "ProcessPoolExecutor", counted)
+    settings = _mail_settings(store, smtp_sink)
+    with connect(settings, write=True) as conn:
+        service.create_survey(conn, text=GOOD, actor="t", now=T0)
+        service.set_state(conn, code="branch_visit", state="live", actor="t", now=T0)
+        for i in range(11):
+            conn.execute(
+                customers.insert().values(
+                    display_name=f"客户{i}" if i % 2 else f"C{i}",
+                    email=f"c{i}@example.com",
+                    locale="zh_CN" if i % 2 else "en",
+                    segment="affluent",
+                    created_at=T0,
+                    updated_at=T0,
+                )
+            )
+    smtp_sink.refuse.add("c7@example.com")
+    _wave(settings, now=T0)
+    summary = send_invitations(settings, now=T0, reminders=False)
+    assert (summary.sent, summary.failed) == (10, 1)
+    assert len(smtp_sink.messages) == 10
+    assert len(pools) == 1  # three batches: the second and third composed in the other process
+    with connect(settings) as conn:
+        rows = conn.execute(
+            sa.select(invitations.c.id, customers.c.email, invitations.c.status).join(
+                customers, invitations.c.customer_id == customers.c.id
+            )
+        ).all()
+    assert {r.email: r.status for r in rows}["c7@example.com"] == "failed"
+    assert sum(r.status == "sent" for r in rows) == 10
+    for r in rows:
+        if r.status != "sent":
+            continue
+        (got,) = smtp_sink.to(r.email)
+        body = got.get_body(("plain",)).get_content()
+        assert f"/s/{mailer.invitation_token(SECRET, int(r.id))}" in body
+        assert got["X-Cxo-Invitation"] == mailer.bounce_ref(SECRET, int(r.id))
+        odd = int(r.email[1:].split("@")[0]) % 2
+        assert ("您好" in body) == bool(odd)  # each customer's own language
+
+
 def test_waves_need_a_live_survey_and_an_audience(store: Settings) -> None:
     _seed(store)
     with connect(store, write=True) as conn:

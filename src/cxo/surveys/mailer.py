@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import multiprocessing
 import smtplib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
@@ -239,45 +241,67 @@ def _select(*, reminders: bool, now: dt.datetime, after_id: int) -> sa.Select[An
     )
 
 
-def _send_batch(
-    settings: Settings,
-    server: smtplib.SMTP,
-    rows: list[sa.Row[Any]],
-    *,
-    secret: bytes,
-    reminder: bool,
-    now: dt.datetime,
-) -> tuple[list[int], list[tuple[int, str]]]:
+# An invitation to compose: id, address, name, survey title, language, link expiry.
+Letter = tuple[int, str, "str | None", dict[str, Any], str, "dt.datetime | None"]
+
+
+def _letters(settings: Settings, rows: list[sa.Row[Any]]) -> list[Letter]:
+    return [
+        (
+            int(r.id),
+            r.email,
+            r.display_name,
+            r.title or {},
+            r.locale or r.customer_locale or settings.default_locale,
+            _aware(r.expires_at),
+        )
+        for r in rows
+    ]
+
+
+def _compose_batch(
+    settings: Settings, secret: bytes, reminder: bool, letters: list[Letter]
+) -> list[str]:
+    """The messages of a batch, flattened (also run in the composer process: see
+    :func:`send_invitations`)."""
     base = settings.public_url.rstrip("/")
-    ok: list[int] = []
-    failed: list[tuple[int, str]] = []
-    for r in rows:
-        token = invitation_token(secret, int(r.id))
+    out = []
+    for inv_id, email, name, title, locale, expires_at in letters:
         msg = compose(
             settings=settings,
-            to=r.email,
-            name=r.display_name,
-            title=r.title or {},
-            url=f"{base}/s/{token}",
-            locale=r.locale or r.customer_locale or settings.default_locale,
-            expires_at=_aware(r.expires_at),
+            to=email,
+            name=name,
+            title=title,
+            url=f"{base}/s/{invitation_token(secret, inv_id)}",
+            locale=locale,
+            expires_at=expires_at,
             reminder=reminder,
-            unsubscribe_url=f"{base}/s/u/{optout_token(secret, int(r.id))}",
-            ref=bounce_ref(secret, int(r.id)),
+            unsubscribe_url=f"{base}/s/u/{optout_token(secret, inv_id)}",
+            ref=bounce_ref(secret, inv_id),
         )
+        out.append(msg.as_string(policy=FAST_COMPAT32))
+    return out
+
+
+def _deliver(
+    settings: Settings, server: smtplib.SMTP, letters: list[Letter], messages: list[str]
+) -> tuple[list[int], list[tuple[int, str]]]:
+    ok: list[int] = []
+    failed: list[tuple[int, str]] = []
+    for letter, message in zip(letters, messages, strict=True):
         try:
-            server.sendmail(settings.smtp_sender, [r.email], msg.as_string(policy=FAST_COMPAT32))
+            server.sendmail(settings.smtp_sender, [letter[1]], message)
         except smtplib.SMTPRecipientsRefused as exc:
             reason = "; ".join(
                 f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
                 for code, text in exc.recipients.values()
             )
-            failed.append((int(r.id), reason[:300]))
+            failed.append((letter[0], reason[:300]))
             continue
         except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
-            failed.append((int(r.id), f"{exc.smtp_code} {exc.smtp_error!r}"[:300]))
+            failed.append((letter[0], f"{exc.smtp_code} {exc.smtp_error!r}"[:300]))
             continue
-        ok.append(int(r.id))
+        ok.append(letter[0])
     return ok, failed
 
 
@@ -328,6 +352,40 @@ def _mark(
             )
 
 
+@dataclass
+class _Batch:
+    reminder: bool
+    letters: list[Letter]
+    blocked: list[int]  # left out: the address is on the suppression list
+    withheld: list[int]  # left out: the customer opted out
+
+
+def _batches(settings: Settings, *, reminder: bool, now: dt.datetime) -> Iterator[_Batch]:
+    """The batches to send, read one at a time (someone may opt out, or an address bounce, while
+    a long run is under way)."""
+    after = 0
+    while True:
+        with connect(settings) as conn:
+            rows = list(conn.execute(_select(reminders=reminder, now=now, after_id=after)))
+            opted_out = opted_out_ids(conn) if rows else set()
+            addresses = {r.id: normalise(r.email) for r in rows}
+            suppressed = listed(conn, sorted({a for a in addresses.values() if a}))
+        if not rows:
+            return
+        after = int(rows[-1].id)
+        if reminder:
+            rows = [
+                r
+                for r in rows
+                if (_aware(r.last_contact) or now) + dt.timedelta(days=int(r.reminder_days)) <= now
+            ]
+        withheld = [int(r.id) for r in rows if r.customer_id in opted_out]
+        rows = [r for r in rows if r.customer_id not in opted_out]
+        blocked = [int(r.id) for r in rows if addresses[r.id] in suppressed]
+        rows = [r for r in rows if addresses[r.id] not in suppressed]
+        yield _Batch(reminder, _letters(settings, rows), blocked, withheld)
+
+
 def send_invitations(
     settings: Settings,
     *,
@@ -335,50 +393,52 @@ def send_invitations(
     reminders: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> SendSummary:
-    """Send every queued invitation, then every reminder that is due."""
+    """Send every queued invitation, then every reminder that is due.
+
+    A run of more than one batch composes the next batch's messages in a second process while
+    this one sends the current batch: composing (MIME, encodings) and the SMTP exchange then use
+    both CPUs instead of taking turns. Threads would not: composing holds the GIL, and the
+    sending thread would wait for it after every reply from the server.
+    """
     now = now or utcnow()
     secret = settings.get_secret_key().encode("utf-8")
     summary = SendSummary()
-    with smtp_connection(settings) as server:
+    with ExitStack() as stack:
+        server = stack.enter_context(smtp_connection(settings))
+        composer: ProcessPoolExecutor | None = None
         for reminder in (False, True) if reminders else (False,):
-            after = 0
-            while True:
-                with connect(settings) as conn:
-                    rows = list(conn.execute(_select(reminders=reminder, now=now, after_id=after)))
-                    # Read per batch: someone may opt out while a long run is under way.
-                    opted_out = opted_out_ids(conn) if rows else set()
-                    addresses = {r.id: normalise(r.email) for r in rows}
-                    suppressed = listed(conn, sorted({a for a in addresses.values() if a}))
-                if not rows:
-                    break
-                after = int(rows[-1].id)
-                if reminder:
-                    rows = [
-                        r
-                        for r in rows
-                        if (_aware(r.last_contact) or now) + dt.timedelta(days=int(r.reminder_days))
-                        <= now
-                    ]
-                withheld = [int(r.id) for r in rows if r.customer_id in opted_out]
-                if withheld:
-                    rows = [r for r in rows if r.customer_id not in opted_out]
-                    summary.opted_out += len(withheld)
-                blocked = [r for r in rows if addresses[r.id] in suppressed]
-                if blocked:
-                    rows = [r for r in rows if addresses[r.id] not in suppressed]
-                    summary.undeliverable += len(blocked)
-                ok, failed = _send_batch(
-                    settings, server, rows, secret=secret, reminder=reminder, now=now
+            batches = _batches(settings, reminder=reminder, now=now)
+            current = next(batches, None)
+            composing: Future[list[str]] | None = None
+            while current is not None:
+                following = next(batches, None)  # read ahead: the composer needs work
+                if following is not None and composer is None:
+                    composer = stack.enter_context(
+                        ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+                    )
+                messages = (
+                    composing.result()
+                    if composing is not None
+                    else _compose_batch(settings, secret, reminder, current.letters)
                 )
-                failed += [(int(r.id), SUPPRESSED) for r in blocked]
-                _mark(settings, ok, failed, reminder=reminder, now=now, withheld=withheld)
+                composing = (
+                    composer.submit(_compose_batch, settings, secret, reminder, following.letters)
+                    if following is not None and composer is not None
+                    else None
+                )
+                ok, failed = _deliver(settings, server, current.letters, messages)
+                failed += [(i, SUPPRESSED) for i in current.blocked]
+                _mark(settings, ok, failed, reminder=reminder, now=now, withheld=current.withheld)
+                summary.opted_out += len(current.withheld)
+                summary.undeliverable += len(current.blocked)
                 if reminder:
                     summary.reminders += len(ok)
                 else:
                     summary.sent += len(ok)
-                    summary.failed += len(failed) - len(blocked)
+                    summary.failed += len(failed) - len(current.blocked)
                 if progress:
                     progress(len(ok) + len(failed))
+                current = following
     log.info(
         "survey e-mail: %s sent, %s failed, %s reminders, %s left out (opted out), "
         "%s left out (suppressed address)",
