@@ -1,7 +1,8 @@
 """Send survey invitations and reminders over SMTP, in the customer's language.
 
 One SMTP connection serves a whole run; invitations are read and marked in batches, so 100k
-invitations never sit in memory. "Delivered" means the SMTP server accepted the message and no
+invitations never sit in memory, and while one batch is sent the next is composed in a second
+process. "Delivered" means the SMTP server accepted the message and no
 hard bounce came back for it (:mod:`cxo.surveys.bounces`); a refused recipient marks the invitation
 ``failed`` with the server's reason. "Opened" is recorded when the link is opened (no tracking
 pixel). Secrets (the SMTP password, tokens) are never logged.
